@@ -1,0 +1,124 @@
+/* listen.c — listening sockets (made at start-up, blocking is fine there) and the
+ * multishot accept that feeds new connections into conn.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <liburing.h>
+
+#include "ringd.h"
+
+#define LISTEN_BACKLOG 4096
+
+static bool armed[RINGD_MAX_LISTEN];
+
+static int open_one(const struct sockaddr *sa, socklen_t len, bool dual, char *err, size_t errlen,
+		    const char *text)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: socket: %s", text, strerror(errno));
+		return -errno;
+	}
+	int one = 1, zero = 0;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	/* Workers each bind their own socket to the same port (the nginx model). */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+	if (sa->sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, dual ? &zero : &one, sizeof one);
+	/* Replies are written whole; don't make a client wait out Nagle + delayed ACK. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (bind(fd, sa, len) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", text, strerror(e));
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+int listen_open_all(const struct config *cfg, int *fds, int max, char *err, size_t errlen)
+{
+	int n = 0;
+	for (int i = 0; i < cfg->n_listen && n < max; i++) {
+		const struct listen_addr *la = &cfg->listen[i];
+		int fd = open_one((const struct sockaddr *)&la->ss, la->len, la->any_addr, err, errlen,
+				  la->text);
+		if (fd == -EAFNOSUPPORT && la->any_addr) {
+			/* No IPv6 in this kernel: "*" means every IPv4 address then. */
+			struct sockaddr_in sin = { .sin_family = AF_INET,
+				.sin_port = ((const struct sockaddr_in6 *)&la->ss)->sin6_port };
+			fd = open_one((const struct sockaddr *)&sin, sizeof sin, false, err, errlen, la->text);
+		}
+		if (fd < 0) {
+			for (int j = 0; j < n; j++)
+				close(fds[j]);
+			return -1;
+		}
+		fds[n++] = fd;
+	}
+	return n;
+}
+
+void listen_arm(int idx)
+{
+	if (srv.stopping || armed[idx])
+		return;
+	struct io_uring_sqe *sqe = loop_sqe();
+	io_uring_prep_multishot_accept(sqe, srv.listen_fd[idx], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, ud_pack(OP_ACCEPT, (uint32_t)idx, 0));
+	armed[idx] = true;
+}
+
+void listen_on_accept(int idx, int res, unsigned flags)
+{
+	if (!(flags & IORING_CQE_F_MORE))
+		armed[idx] = false;
+	if (res >= 0) {
+		if (srv.stopping) {
+			loop_submit_close(res);
+			return;
+		}
+		conn_start(res, idx);
+	} else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
+		/* Out of descriptors or memory: stop accepting until a connection closes
+		 * (listen_resume), or the next tick. The backlog holds the waiting clients. */
+		if (!srv.accept_paused)
+			log_msg(LOGL_WARN, "accept: %s; pausing accept", strerror(-res));
+		srv.accept_paused = true;
+		return;
+	} else if (res != -ECANCELED && res != -EAGAIN && res != -EINTR && res != -ECONNABORTED) {
+		log_msg(LOGL_ERROR, "accept: %s", strerror(-res));
+	}
+	if (!armed[idx] && !srv.accept_paused)
+		listen_arm(idx);
+}
+
+void listen_resume(void)
+{
+	if (!srv.accept_paused || srv.stopping)
+		return;
+	srv.accept_paused = false;
+	for (int i = 0; i < srv.n_listen; i++)
+		listen_arm(i);
+}
+
+void listen_stop(void)
+{
+	for (int i = 0; i < srv.n_listen; i++) {
+		if (srv.listen_fd[i] < 0)
+			continue;
+		/* Cancel the accept (it holds the file), then close; hard-linked so the close
+		 * runs even when there was nothing to cancel. */
+		struct io_uring_sqe *sqe = loop_sqe();
+		io_uring_prep_cancel_fd(sqe, srv.listen_fd[i], IORING_ASYNC_CANCEL_ALL);
+		io_uring_sqe_set_data64(sqe, ud_pack(OP_CLOSE, 0, 0));
+		sqe->flags |= IOSQE_IO_HARDLINK;
+		loop_submit_close(srv.listen_fd[i]);
+		srv.listen_fd[i] = -1;
+	}
+}

@@ -1,0 +1,335 @@
+/* main.c — command line, configuration, start-up (which may block) and, with
+ * workers > 1, the small supervisor that forks one single-threaded loop per worker. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ringd.h"
+
+#define DEFAULT_CONFIG "/etc/ringd/ringd.ini"
+#define MIME_TYPES     "/etc/mime.types"
+#define MAX_WORKERS    256
+
+struct server srv;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ringd [-c FILE] [-r DIR] [-l ADDR:PORT]... [-o SECTION.KEY=VALUE]... [-t] [-V] [-h]\n"
+		"  -c FILE     configuration file (default " DEFAULT_CONFIG "; built-in defaults\n"
+		"              when it does not exist and -c is not given)\n"
+		"  -r DIR      document root (overrides [server] root)\n"
+		"  -l ADDR     listen address, repeatable: 127.0.0.1:8080, [::1]:8080, *:8080\n"
+		"              (replaces [server] listen)\n"
+		"  -o S.K=V    set any configuration key, e.g. -o http.keepalive_timeout=5\n"
+		"  -t          check the configuration, the root and the listen addresses; print ok\n"
+		"  -V          print the version\n"
+		"  -h          this help\n");
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	char *buf = NULL;
+	if (fstat(fd, &st) == 0 && (buf = malloc((size_t)st.st_size + 1))) {
+		ssize_t n = read(fd, buf, (size_t)st.st_size);
+		*len = n > 0 ? (size_t)n : 0;
+		buf[*len] = 0;
+	}
+	close(fd);
+	return buf;
+}
+
+static int load_mime(void)
+{
+	srv.mime = mime_table_new();
+	if (!srv.mime)
+		return -1;
+	size_t len = 0;
+	char *text = read_file(MIME_TYPES, &len);
+	if (text) {
+		mime_table_load(srv.mime, text, len);
+		free(text);
+	} else {
+		fprintf(stderr, "ringd: warning: %s: %s; using built-in types only\n", MIME_TYPES,
+			strerror(errno));
+	}
+	return 0;
+}
+
+/* Started as root: bind first (done), then become `user`. Without a user we stay root
+ * and say so: serving as root is allowed only when the configuration asks for it. */
+static int drop_privileges(const char *user)
+{
+	if (geteuid() != 0)
+		return 0;
+	if (!user[0] || !strcmp(user, "root")) {
+		if (!user[0])
+			fprintf(stderr, "ringd: warning: running as root; set [server] user to drop privileges\n");
+		return 0;
+	}
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		fprintf(stderr, "ringd: user %s: no such user\n", user);
+		return -1;
+	}
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		fprintf(stderr, "ringd: dropping to %s: %s\n", user, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* systemd's readiness protocol: one datagram to $NOTIFY_SOCKET (start-up only). */
+static void sd_notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	strcpy(sa.sun_path, path);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = 0;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	const char msg[] = "READY=1";
+	sendto(fd, msg, sizeof msg - 1, 0, (struct sockaddr *)&sa,
+	       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path)));
+	close(fd);
+}
+
+/* One worker: its own ring, connection table and pools. */
+static int serve(const int *fds)
+{
+	for (int i = 0; i < srv.n_listen; i++)
+		srv.listen_fd[i] = fds[i];
+	if (conn_table_init((uint32_t)srv.cfg.max_connections) || send_pipes_init()) {
+		log_msg(LOGL_ERROR, "out of memory setting up %d connections", srv.cfg.max_connections);
+		return 1;
+	}
+	file_init();
+	if (loop_init())
+		return 1;
+	return loop_run();
+}
+
+static volatile sig_atomic_t got_signal;
+
+static void supervisor_signal(int sig)
+{
+	got_signal = sig;
+}
+
+/* workers > 1: fork them, pass signals on, restart one that dies abnormally. */
+static int supervise(int workers, int (*fds)[RINGD_MAX_LISTEN])
+{
+	pid_t pids[MAX_WORKERS] = { 0 };
+	bool stopping = false;
+	struct sigaction sa = { .sa_handler = supervisor_signal };
+	sigemptyset(&sa.sa_mask);
+	int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &sa, NULL);
+
+	for (;;) {
+		for (int w = 0; w < workers && !stopping; w++) {
+			if (pids[w] > 0)
+				continue;
+			pid_t pid = fork();
+			if (pid == 0) {
+				signal(SIGTERM, SIG_DFL);
+				signal(SIGINT, SIG_DFL);
+				signal(SIGHUP, SIG_DFL);
+				signal(SIGUSR1, SIG_DFL);
+				_exit(serve(fds[w]));
+			}
+			if (pid < 0) {
+				fprintf(stderr, "ringd: fork: %s\n", strerror(errno));
+				sleep(1);
+				continue;
+			}
+			pids[w] = pid;
+		}
+		int status;
+		pid_t pid = waitpid(-1, &status, 0);
+		if (pid < 0 && errno == EINTR) {
+			int sig = got_signal;
+			got_signal = 0;
+			if (sig == SIGTERM || sig == SIGINT)
+				stopping = true;
+			for (int w = 0; w < workers; w++)
+				if (pids[w] > 0)
+					kill(pids[w], sig);
+			continue;
+		}
+		if (pid < 0) /* ECHILD: all gone */
+			return 0;
+		for (int w = 0; w < workers; w++) {
+			if (pids[w] != pid)
+				continue;
+			pids[w] = 0;
+			if (!stopping && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+				fprintf(stderr, "ringd: worker %d (pid %d) died (status %d); restarting\n", w,
+					(int)pid, status);
+			else if (!stopping)
+				stopping = true; /* a worker that exits cleanly was told to */
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct config *cfg = &srv.cfg;
+	const char *config_path = NULL, *root = NULL;
+	const char *overrides[64], *listens[RINGD_MAX_LISTEN];
+	int n_over = 0, n_lis = 0, opt;
+	bool check_only = false;
+	char err[1024];
+
+	while ((opt = getopt(argc, argv, "c:r:l:o:tVh")) != -1) {
+		switch (opt) {
+		case 'c': config_path = optarg; break;
+		case 'r': root = optarg; break;
+		case 'l':
+			if (n_lis == RINGD_MAX_LISTEN) {
+				fprintf(stderr, "ringd: at most %d -l options\n", RINGD_MAX_LISTEN);
+				return 2;
+			}
+			listens[n_lis++] = optarg;
+			break;
+		case 'o':
+			if (n_over == 64) {
+				fprintf(stderr, "ringd: at most 64 -o options\n");
+				return 2;
+			}
+			overrides[n_over++] = optarg;
+			break;
+		case 't': check_only = true; break;
+		case 'V': printf("ringd %s\n", RINGD_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	config_defaults(cfg);
+	if (!config_path && access(DEFAULT_CONFIG, F_OK) == 0)
+		config_path = DEFAULT_CONFIG;
+	if (config_path && config_load_file(cfg, config_path, err, sizeof err)) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	for (int i = 0; i < n_over; i++) {
+		if (config_override(cfg, overrides[i], err, sizeof err)) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+	}
+	if (root && config_set(cfg, "server", "root", root, err, sizeof err)) {
+		fprintf(stderr, "-r: %s\n", err);
+		return 1;
+	}
+	if (n_lis) {
+		char joined[RINGD_MAX_LISTEN * 72] = "";
+		for (int i = 0; i < n_lis; i++) {
+			if (i)
+				strcat(joined, ",");
+			strncat(joined, listens[i], 70);
+		}
+		if (config_set(cfg, "server", "listen", joined, err, sizeof err)) {
+			fprintf(stderr, "-l: %s\n", err);
+			return 1;
+		}
+	}
+	if (config_validate(cfg, err, sizeof err)) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+
+	srv.root_fd = open(cfg->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (srv.root_fd < 0) {
+		fprintf(stderr, "ringd: root %s: %s\n", cfg->root, strerror(errno));
+		return 1;
+	}
+	raise_fd_limit();
+	int workers = cfg->workers;
+	if (workers == 0)
+		workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (workers < 1)
+		workers = 1;
+	if (workers > MAX_WORKERS)
+		workers = MAX_WORKERS;
+	if (check_only)
+		workers = 1;
+
+	/* Each worker gets its own socket per address (SO_REUSEPORT), bound here while
+	 * we may still be root. */
+	static int fds[MAX_WORKERS][RINGD_MAX_LISTEN];
+	for (int w = 0; w < workers; w++) {
+		int n = listen_open_all(cfg, fds[w], RINGD_MAX_LISTEN, err, sizeof err);
+		if (n < 0) {
+			fprintf(stderr, "ringd: listen %s\n", err);
+			return 1;
+		}
+		srv.n_listen = n;
+	}
+	for (int i = 0; i < srv.n_listen; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof ss;
+		getsockname(fds[0][i], (struct sockaddr *)&ss, &len);
+		srv.listen_family[i] = ss.ss_family;
+	}
+	if (check_only) {
+		printf("ok\n");
+		return 0;
+	}
+	if (load_mime())
+		return 1;
+	if (log_open(cfg, err, sizeof err)) {
+		fprintf(stderr, "ringd: log %s\n", err);
+		return 1;
+	}
+	if (drop_privileges(cfg->user))
+		return 1;
+
+	char addrs[RINGD_MAX_LISTEN * 72] = "";
+	for (int i = 0; i < cfg->n_listen; i++) {
+		if (i)
+			strcat(addrs, " ");
+		strncat(addrs, cfg->listen[i].text, 70);
+	}
+	log_msg(LOGL_INFO, "ringd %s serving %s on %s (%d worker%s, body=%s)", RINGD_VERSION, cfg->root,
+		addrs, workers, workers > 1 ? "s" : "", cfg->body == BODY_SPLICE ? "splice" : "read");
+	sd_notify_ready();
+	if (workers == 1)
+		return serve(fds[0]);
+	return supervise(workers, fds);
+}

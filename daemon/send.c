@@ -1,0 +1,294 @@
+/* send.c — the response on the wire: conditionals and ranges decide what is sent,
+ * the head leaves with a small body in one send, and larger bodies go by one of two
+ * swappable methods ([http] body):
+ *   splice  file → pipe → socket, linked SQE pairs; no copy through user space.
+ *   read    file → 64 KiB buffer → send, linked READ+SEND pairs.
+ * The socket is non-blocking, so a spliced write to a full socket returns EAGAIN
+ * instead of parking an io-wq thread; we then poll for POLLOUT and retry. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <liburing.h>
+
+#include "ringd.h"
+
+enum { PHASE_HEAD = 0, PHASE_BODY = 1 };
+
+struct pipe_ent {
+	int rfd, wfd;
+};
+static struct pipe_ent pipes[RINGD_PIPES];
+static int pipe_free[RINGD_PIPES];
+static int n_pipes, n_pipe_free;
+static struct pool chunk_pool;
+static char drain_scratch[65536];  /* what aborted pipes held; contents never read */
+
+int send_pipes_init(void)
+{
+	if (pool_init(&chunk_pool, RINGD_CHUNK_SIZE, srv.max_conns))
+		return -1;
+	if (srv.cfg.body != BODY_SPLICE)
+		return 0;
+	/* Pipes are made here because making one in the loop would be a syscall. When
+	 * all are busy, a response falls back to body=read. */
+	for (int i = 0; i < RINGD_PIPES; i++) {
+		int fds[2];
+		if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0)
+			break;
+		fcntl(fds[1], F_SETPIPE_SZ, RINGD_PIPE_SIZE);
+		pipes[i] = (struct pipe_ent){ fds[0], fds[1] };
+		pipe_free[n_pipe_free++] = i;
+		n_pipes++;
+	}
+	return n_pipes > 0 ? 0 : -1;
+}
+
+static uint64_t ud_of(struct conn *c, enum op op)
+{
+	return ud_pack(op, conn_slot(c), c->gen);
+}
+
+static void drain_pipe(int p)
+{
+	struct io_uring_sqe *sqe = loop_sqe();
+	io_uring_prep_read(sqe, pipes[p].rfd, drain_scratch, sizeof drain_scratch, 0);
+	io_uring_sqe_set_data64(sqe, ud_pack(OP_PIPE_DRAIN, (uint32_t)p, 0));
+}
+
+void send_pipe_drained(uint32_t p, int res)
+{
+	if (res > 0)
+		drain_pipe((int)p);          /* more may be left */
+	else
+		pipe_free[n_pipe_free++] = (int)p;  /* EAGAIN: empty, reusable */
+}
+
+void send_release(struct exchange *ex)
+{
+	if (ex->pipe >= 0) {
+		/* A finished response leaves the pipe empty; an aborted one may not, and
+		 * the next user must not send someone else's bytes. */
+		if (ex->pipe_fill || ex->body_left)
+			drain_pipe(ex->pipe);
+		else
+			pipe_free[n_pipe_free++] = ex->pipe;
+		ex->pipe = -1;
+	}
+	if (ex->chunk) {
+		pool_put(&chunk_pool, ex->chunk);
+		ex->chunk = NULL;
+	}
+}
+
+/* ---- body=read ---- */
+
+static void next_chunk(struct conn *c)
+{
+	struct exchange *ex = c->ex;
+	uint32_t len = ex->body_left < RINGD_CHUNK_SIZE ? (uint32_t)ex->body_left : RINGD_CHUNK_SIZE;
+	struct io_uring_sqe *sqe = loop_sqe();
+	io_uring_prep_read(sqe, ex->file_fd, ex->chunk, len, ex->body_off);
+	io_uring_sqe_set_data64(sqe, ud_of(c, OP_READ));
+	/* A short read (the file shrank) cancels the send: no garbage is ever sent. */
+	sqe->flags |= IOSQE_IO_LINK;
+	c->inflight++;
+	ex->chunk_len = len;
+	ex->chunk_sent = 0;
+	c->tp->send(c, ex->chunk, len, ex->body_left > len);
+}
+
+/* ---- body=splice ---- */
+
+static void next_splice(struct conn *c)
+{
+	struct exchange *ex = c->ex;
+	struct pipe_ent *p = &pipes[ex->pipe];
+	uint32_t len = ex->body_left < RINGD_PIPE_SIZE ? (uint32_t)ex->body_left : RINGD_PIPE_SIZE;
+	struct io_uring_sqe *sqe = loop_sqe();
+	io_uring_prep_splice(sqe, ex->file_fd, (int64_t)ex->body_off, p->wfd, -1, len, 0);
+	io_uring_sqe_set_data64(sqe, ud_of(c, OP_SPLICE_IN));
+	sqe->flags |= IOSQE_IO_LINK;
+	c->inflight++;
+	sqe = loop_sqe();
+	io_uring_prep_splice(sqe, p->rfd, -1, c->fd, -1, len, SPLICE_F_MOVE);
+	io_uring_sqe_set_data64(sqe, ud_of(c, OP_SPLICE_OUT));
+	c->inflight++;
+	ex->chunk_len = len;
+}
+
+/* The socket was full: wait for room, then move what the pipe holds. */
+static void retry_splice_out(struct conn *c)
+{
+	struct exchange *ex = c->ex;
+	struct io_uring_sqe *sqe = loop_sqe();
+	io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
+	io_uring_sqe_set_data64(sqe, ud_of(c, OP_POLL_OUT));
+	sqe->flags |= IOSQE_IO_LINK;
+	c->inflight++;
+	sqe = loop_sqe();
+	io_uring_prep_splice(sqe, pipes[ex->pipe].rfd, -1, c->fd, -1, ex->pipe_fill, SPLICE_F_MOVE);
+	io_uring_sqe_set_data64(sqe, ud_of(c, OP_SPLICE_OUT));
+	c->inflight++;
+}
+
+static void start_body(struct conn *c)
+{
+	struct exchange *ex = c->ex;
+	if (srv.cfg.body == BODY_SPLICE && c->tp->can_splice && n_pipe_free > 0) {
+		ex->pipe = pipe_free[--n_pipe_free];
+		next_splice(c);
+		return;
+	}
+	ex->chunk = pool_get(&chunk_pool);   /* one per slot: cannot run out */
+	next_chunk(c);
+}
+
+/* ---- the response ---- */
+
+void send_response(struct conn *c)
+{
+	struct exchange *ex = c->ex;
+	char etag[RINGD_ETAG_MAX];
+	size_t elen = etag_format(etag, ex->ino, ex->size, (int64_t)ex->mtime, ex->mtime_nsec);
+	struct validators v = { etag, elen, (time_t)ex->mtime };
+
+	ex->status = 200;
+	switch (cond_evaluate(&ex->req, &v)) {
+	case COND_NOT_MODIFIED:
+		ex->status = 304;
+		break;
+	case COND_PRECONDITION_FAILED:
+		resp_error(c, 412);
+		return;
+	case COND_PROCEED:
+		break;
+	}
+	ex->body_off = 0;
+	ex->body_len = ex->size;
+	if (ex->status == 200 && ex->req.range.len && cond_if_range(ex->req.if_range, &v)) {
+		struct byte_range r;
+		int n = range_parse(ex->req.range.p, ex->req.range.len, ex->size, &r, 1);
+		if (n == -1) {
+			resp_error(c, 416);
+			return;
+		}
+		/* n > 1: several ranges; we answer with the whole representation (200),
+		 * which RFC 9110 §14.2 allows, rather than multipart/byteranges. */
+		if (n == 1) {
+			ex->status = 206;
+			ex->body_off = r.first;
+			ex->body_len = r.last - r.first + 1;
+		}
+	}
+	size_t hl = resp_head(c, ex, ex->tx, sizeof ex->tx);
+	ex->body_left = (ex->status == 304 || ex->head_only) ? 0 : ex->body_len;
+	ex->tx_len = (uint32_t)hl;
+	ex->tx_sent = 0;
+	ex->chunk_len = 0;
+	c->state = CONN_SENDING;
+	timer_set(c, (uint32_t)srv.cfg.send_timeout);
+
+	if (ex->body_left && ex->body_left <= sizeof ex->tx - hl) {
+		/* Small body: read it behind the head and send both at once. */
+		struct io_uring_sqe *sqe = loop_sqe();
+		io_uring_prep_read(sqe, ex->file_fd, ex->tx + hl, (unsigned)ex->body_left, ex->body_off);
+		io_uring_sqe_set_data64(sqe, ud_of(c, OP_READ));
+		sqe->flags |= IOSQE_IO_LINK;
+		c->inflight++;
+		ex->tx_len += (uint32_t)ex->body_left;
+		ex->chunk_len = (uint32_t)ex->body_left;  /* what the READ must return */
+		ex->body_left = 0;
+	}
+	c->tp->send(c, ex->tx, ex->tx_len, ex->body_left > 0);
+}
+
+static void body_progress(struct conn *c, uint32_t n)
+{
+	c->ex->body_sent += n;
+	timer_set(c, (uint32_t)srv.cfg.send_timeout);
+}
+
+void send_complete(struct conn *c, enum op op, int res)
+{
+	struct exchange *ex = c->ex;
+	bool head_phase = ex->tx_sent < ex->tx_len;
+
+	switch (op) {
+	case OP_READ:
+		/* Inline body or a body=read chunk; either way the linked send follows. */
+		if (res != (int)ex->chunk_len)
+			conn_abort(c, res < 0 ? strerror(-res) : "file shrank while being sent");
+		else if (!head_phase)
+			ex->body_off += (uint32_t)res;
+		return;
+
+	case OP_SEND:
+		if (res < 0) {
+			conn_abort(c, strerror(-res));
+			return;
+		}
+		timer_set(c, (uint32_t)srv.cfg.send_timeout);
+		if (head_phase) {
+			ex->tx_sent += (uint32_t)res;
+			if (ex->tx_sent < ex->tx_len) {
+				c->tp->send(c, ex->tx + ex->tx_sent, ex->tx_len - ex->tx_sent, ex->body_left > 0);
+				return;
+			}
+			if (ex->chunk_len && ex->status != 304 && !ex->head_only)
+				ex->body_sent = ex->chunk_len;   /* the inline body */
+			if (ex->body_left == 0) {
+				conn_response_done(c);
+				return;
+			}
+			start_body(c);
+			return;
+		}
+		ex->chunk_sent += (uint32_t)res;
+		body_progress(c, (uint32_t)res);
+		if (ex->chunk_sent < ex->chunk_len) {
+			c->tp->send(c, ex->chunk + ex->chunk_sent, ex->chunk_len - ex->chunk_sent, true);
+			return;
+		}
+		ex->body_left -= ex->chunk_len;
+		if (ex->body_left)
+			next_chunk(c);
+		else
+			conn_response_done(c);
+		return;
+
+	case OP_SPLICE_IN:
+		if (res > 0) {
+			ex->pipe_fill += (uint32_t)res;
+			ex->body_off += (uint32_t)res;
+			ex->body_left -= (uint32_t)res;
+		}
+		if (res != (int)ex->chunk_len)
+			conn_abort(c, res < 0 ? strerror(-res) : "file shrank while being sent");
+		return;
+
+	case OP_POLL_OUT:
+		return;   /* the linked splice reports */
+
+	case OP_SPLICE_OUT:
+		if (res > 0) {
+			ex->pipe_fill -= (uint32_t)res;
+			body_progress(c, (uint32_t)res);
+		} else if (res != -EAGAIN) {
+			conn_abort(c, res == 0 ? "splice made no progress" : strerror(-res));
+			return;
+		}
+		if (ex->pipe_fill)
+			retry_splice_out(c);
+		else if (ex->body_left)
+			next_splice(c);
+		else
+			conn_response_done(c);
+		return;
+
+	default:
+		return;
+	}
+}
