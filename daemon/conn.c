@@ -33,11 +33,6 @@ uint32_t conn_slot(const struct conn *c)
 	return (uint32_t)(c - srv.conns);
 }
 
-static uint64_t ud(enum op op, const struct conn *c)
-{
-	return ud_pack(op, conn_slot(c), c->gen);
-}
-
 int conn_table_init(uint32_t max)
 {
 	srv.max_conns = max;
@@ -66,7 +61,7 @@ static void plain_arm_recv(struct conn *c)
 	io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = 0;
-	io_uring_sqe_set_data64(sqe, ud(OP_RECV, c));
+	io_uring_sqe_set_data64(sqe, conn_ud(c, OP_RECV));
 	c->inflight++;
 	c->recv_armed = true;
 }
@@ -77,7 +72,7 @@ static void plain_send(struct conn *c, const void *buf, size_t len, bool more)
 	/* MSG_WAITALL: the kernel retries a short send itself, so a CQE means all of it
 	 * went or the connection failed. MSG_NOSIGNAL: a reset peer is an error, not SIGPIPE. */
 	io_uring_prep_send(sqe, c->fd, buf, len, MSG_NOSIGNAL | MSG_WAITALL | (more ? MSG_MORE : 0));
-	io_uring_sqe_set_data64(sqe, ud(OP_SEND, c));
+	io_uring_sqe_set_data64(sqe, conn_ud(c, OP_SEND));
 	c->inflight++;
 }
 
@@ -101,7 +96,7 @@ static void fetch_peer(struct conn *c)
 	sqe->splice_fd_in = srv.listen_family[c->listener] == AF_INET ?
 		(int)sizeof(struct sockaddr_in) : (int)sizeof(struct sockaddr_in6);
 	sqe->addr3 = (uint64_t)(uintptr_t)&c->peer;      /* optval */
-	io_uring_sqe_set_data64(sqe, ud(OP_PEERNAME, c));
+	io_uring_sqe_set_data64(sqe, conn_ud(c, OP_PEERNAME));
 	c->inflight++;
 }
 
@@ -190,12 +185,12 @@ void conn_close(struct conn *c)
 		 * the slot, its buffers and the fds are released: cancel it all. */
 		struct io_uring_sqe *sqe = loop_sqe();
 		io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
-		io_uring_sqe_set_data64(sqe, ud(OP_CANCEL, c));
+		io_uring_sqe_set_data64(sqe, conn_ud(c, OP_CANCEL));
 		c->inflight++;
 		if (c->ex && c->ex->file_fd >= 0) {
 			sqe = loop_sqe();
 			io_uring_prep_cancel_fd(sqe, c->ex->file_fd, IORING_ASYNC_CANCEL_ALL);
-			io_uring_sqe_set_data64(sqe, ud(OP_CANCEL, c));
+			io_uring_sqe_set_data64(sqe, conn_ud(c, OP_CANCEL));
 			c->inflight++;
 		}
 		return;
@@ -229,7 +224,7 @@ static void start_linger(struct conn *c)
 	}
 	struct io_uring_sqe *sqe = loop_sqe();
 	io_uring_prep_shutdown(sqe, c->fd, SHUT_WR);
-	io_uring_sqe_set_data64(sqe, ud(OP_SHUTDOWN, c));
+	io_uring_sqe_set_data64(sqe, conn_ud(c, OP_SHUTDOWN));
 	c->inflight++;
 	if (!c->recv_armed)
 		c->tp->arm_recv(c);
@@ -381,8 +376,8 @@ static void on_recv(struct conn *c, int res, unsigned flags)
 			/* Back-pressure: a pipelining client got ahead of us. Stop reading; the
 			 * kernel's socket buffer (and TCP) hold the rest until we catch up. */
 			struct io_uring_sqe *sqe = loop_sqe();
-			io_uring_prep_cancel64(sqe, ud(OP_RECV, c), 0);
-			io_uring_sqe_set_data64(sqe, ud(OP_CANCEL, c));
+			io_uring_prep_cancel64(sqe, conn_ud(c, OP_RECV), 0);
+			io_uring_sqe_set_data64(sqe, conn_ud(c, OP_CANCEL));
 			c->inflight++;
 		}
 		/* Not busy with rx full: the parser sees max_header_bytes and answers 431. */

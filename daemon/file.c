@@ -31,16 +31,11 @@ void file_init(void)
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS };
 }
 
-static uint64_t ud_of(struct conn *c, enum op op)
-{
-	return ud_pack(op, conn_slot(c), c->gen);
-}
-
 static void submit_open(struct conn *c)
 {
 	struct io_uring_sqe *sqe = loop_sqe();
 	io_uring_prep_openat2(sqe, srv.root_fd, c->ex->path, &how_for[srv.cfg.symlinks]);
-	io_uring_sqe_set_data64(sqe, ud_of(c, OP_OPEN));
+	io_uring_sqe_set_data64(sqe, conn_ud(c, OP_OPEN));
 	c->inflight++;
 }
 
@@ -48,7 +43,7 @@ static void submit_statx(struct conn *c, int fd)
 {
 	struct io_uring_sqe *sqe = loop_sqe();
 	io_uring_prep_statx(sqe, fd, "", AT_EMPTY_PATH, STATX_WANT, &c->ex->stx);
-	io_uring_sqe_set_data64(sqe, ud_of(c, OP_STATX));
+	io_uring_sqe_set_data64(sqe, conn_ud(c, OP_STATX));
 	c->inflight++;
 }
 

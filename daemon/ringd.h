@@ -340,6 +340,12 @@ struct server {
 };
 extern struct server srv;
 
+/* user_data for an SQE queued on behalf of connection c. */
+static inline uint64_t conn_ud(const struct conn *c, enum op op)
+{
+	return ud_pack(op, (uint32_t)(c - srv.conns), c->gen);
+}
+
 /* loop.c */
 int loop_init(void);
 int loop_run(void);                        /* returns the exit code */

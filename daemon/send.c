@@ -46,11 +46,6 @@ int send_pipes_init(void)
 	return n_pipes > 0 ? 0 : -1;
 }
 
-static uint64_t ud_of(struct conn *c, enum op op)
-{
-	return ud_pack(op, conn_slot(c), c->gen);
-}
-
 static void drain_pipe(int p)
 {
 	struct io_uring_sqe *sqe = loop_sqe();
@@ -91,7 +86,7 @@ static void next_chunk(struct conn *c)
 	uint32_t len = ex->body_left < RINGD_CHUNK_SIZE ? (uint32_t)ex->body_left : RINGD_CHUNK_SIZE;
 	struct io_uring_sqe *sqe = loop_sqe();
 	io_uring_prep_read(sqe, ex->file_fd, ex->chunk, len, ex->body_off);
-	io_uring_sqe_set_data64(sqe, ud_of(c, OP_READ));
+	io_uring_sqe_set_data64(sqe, conn_ud(c, OP_READ));
 	/* A short read (the file shrank) cancels the send: no garbage is ever sent. */
 	sqe->flags |= IOSQE_IO_LINK;
 	c->inflight++;
@@ -109,12 +104,12 @@ static void next_splice(struct conn *c)
 	uint32_t len = ex->body_left < RINGD_PIPE_SIZE ? (uint32_t)ex->body_left : RINGD_PIPE_SIZE;
 	struct io_uring_sqe *sqe = loop_sqe();
 	io_uring_prep_splice(sqe, ex->file_fd, (int64_t)ex->body_off, p->wfd, -1, len, 0);
-	io_uring_sqe_set_data64(sqe, ud_of(c, OP_SPLICE_IN));
+	io_uring_sqe_set_data64(sqe, conn_ud(c, OP_SPLICE_IN));
 	sqe->flags |= IOSQE_IO_LINK;
 	c->inflight++;
 	sqe = loop_sqe();
 	io_uring_prep_splice(sqe, p->rfd, -1, c->fd, -1, len, SPLICE_F_MOVE);
-	io_uring_sqe_set_data64(sqe, ud_of(c, OP_SPLICE_OUT));
+	io_uring_sqe_set_data64(sqe, conn_ud(c, OP_SPLICE_OUT));
 	c->inflight++;
 	ex->chunk_len = len;
 }
@@ -125,12 +120,12 @@ static void retry_splice_out(struct conn *c)
 	struct exchange *ex = c->ex;
 	struct io_uring_sqe *sqe = loop_sqe();
 	io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
-	io_uring_sqe_set_data64(sqe, ud_of(c, OP_POLL_OUT));
+	io_uring_sqe_set_data64(sqe, conn_ud(c, OP_POLL_OUT));
 	sqe->flags |= IOSQE_IO_LINK;
 	c->inflight++;
 	sqe = loop_sqe();
 	io_uring_prep_splice(sqe, pipes[ex->pipe].rfd, -1, c->fd, -1, ex->pipe_fill, SPLICE_F_MOVE);
-	io_uring_sqe_set_data64(sqe, ud_of(c, OP_SPLICE_OUT));
+	io_uring_sqe_set_data64(sqe, conn_ud(c, OP_SPLICE_OUT));
 	c->inflight++;
 }
 
@@ -195,7 +190,7 @@ void send_response(struct conn *c)
 		/* Small body: read it behind the head and send both at once. */
 		struct io_uring_sqe *sqe = loop_sqe();
 		io_uring_prep_read(sqe, ex->file_fd, ex->tx + hl, (unsigned)ex->body_left, ex->body_off);
-		io_uring_sqe_set_data64(sqe, ud_of(c, OP_READ));
+		io_uring_sqe_set_data64(sqe, conn_ud(c, OP_READ));
 		sqe->flags |= IOSQE_IO_LINK;
 		c->inflight++;
 		ex->tx_len += (uint32_t)ex->body_left;
