@@ -488,13 +488,15 @@ void conn_timeout(struct conn *c)
 	}
 }
 
-void conn_drain_all(void)
+void conn_drain_all(bool force)
 {
 	for (uint32_t i = 0; i < srv.max_conns; i++) {
 		struct conn *c = &srv.conns[i];
-		if (c->state == CONN_IDLE || c->state == CONN_READING)
+		if (c->state == CONN_IDLE || c->state == CONN_READING || c->state == CONN_LINGER)
 			conn_close(c);
-		/* Busy ones see srv.stopping when their response ends and close then. */
+		else if (force && (c->state == CONN_RESOLVING || c->state == CONN_SENDING))
+			conn_abort(c, "shutdown_timeout reached");
+		/* Otherwise busy ones see srv.stopping when their response ends and close then. */
 	}
 }
 

@@ -260,26 +260,28 @@ bool log_idle(void)
 	return true;
 }
 
-/* SIGUSR1, for logrotate. open(2) blocks briefly, once per rotation: accepted, as
- * nginx does; the ring's openat would need the path to outlive the call for nothing. */
+/* SIGUSR1, for logrotate: open each log file again by path, through the ring. */
 void log_reopen(void)
 {
 	for (int i = 0; i < LOG_COUNT; i++) {
 		struct logbuf *l = &logs[i];
 		if (!l->own_fd)
 			continue;
-		char err[256];
-		int fd = open_path(l->path, err, sizeof err);
-		if (fd < 0) {
-			log_msg(LOGL_ERROR, "reopen %s", err);
-			continue;
-		}
-		if (l->writing) {
-			/* The in-flight write still uses the old fd; dup2 swaps the file under
-			 * the same number, and the write finishes into whichever it had. */
-		}
-		dup2(fd, l->fd);
-		close(fd);
+		struct io_uring_sqe *sqe = loop_sqe();
+		io_uring_prep_openat(sqe, AT_FDCWD, l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		io_uring_sqe_set_data64(sqe, ud_pack(OP_LOG_REOPEN, (uint32_t)i, 0));
 	}
-	log_msg(LOGL_INFO, "logs reopened");
+}
+
+void log_reopened(uint32_t which, int res)
+{
+	struct logbuf *l = &logs[which];
+	if (res < 0) {
+		log_msg(LOGL_ERROR, "reopen %s: %s", l->path, strerror(-res));
+		return;
+	}
+	/* A write still in flight holds its own reference to the old file. */
+	loop_submit_close(l->fd);
+	l->fd = res;
+	log_msg(LOGL_INFO, "reopened %s", l->path);
 }

@@ -193,8 +193,9 @@ static void on_signal(int res)
 				log_msg(LOGL_INFO, "signal %d: stopping after in-flight responses",
 					(int)sig_info.ssi_signo);
 				srv.stopping = true;
+				srv.stop_deadline = srv.now + (uint32_t)srv.cfg.shutdown_timeout;
 				listen_stop();
-				conn_drain_all();
+				conn_drain_all(false);
 			}
 			break;
 		case SIGUSR1:
@@ -231,6 +232,9 @@ static void dispatch(struct io_uring_cqe *cqe)
 		return;
 	case OP_LOG_WRITE:
 		log_write_done(slot, cqe->res);
+		return;
+	case OP_LOG_REOPEN:
+		log_reopened(slot, cqe->res);
 		return;
 	case OP_PIPE_DRAIN:
 		send_pipe_drained(slot, cqe->res);
@@ -281,6 +285,11 @@ int loop_run(void)
 		io_uring_cq_advance(&ring, n);
 		conn_after_batch();
 		timer_tick();
+		if (srv.stopping && srv.n_active && srv.now >= srv.stop_deadline) {
+			log_msg(LOGL_WARN, "shutdown_timeout: closing %u connections still busy", srv.n_active);
+			conn_drain_all(true);
+			srv.stop_deadline = UINT32_MAX;
+		}
 	}
 	/* Blocking is fine from here on: we are leaving. Flush what the log still holds. */
 	io_uring_submit_and_wait(&ring, 0);

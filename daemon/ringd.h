@@ -227,6 +227,7 @@ enum op {
 	OP_TIMER,       /* the one-second tick */
 	OP_SIGNAL,      /* signalfd read */
 	OP_LOG_WRITE,   /* access/error log write; slot = log index */
+	OP_LOG_REOPEN,  /* SIGUSR1: log file opened again; slot = log index */
 	OP__COUNT
 };
 
@@ -332,6 +333,7 @@ struct server {
 	struct conn *conns;        /* max_conns slots */
 	uint32_t n_active;         /* slots not FREE */
 	bool stopping;             /* SIGTERM/SIGINT seen: draining */
+	uint32_t stop_deadline;    /* loop second at which draining gives up (shutdown_timeout) */
 	bool accept_paused;        /* out of slots or fds: accept resumes when one frees */
 	uint32_t now;              /* seconds since start, read once per loop iteration */
 	time_t wall;               /* wall clock seconds, same moment */
@@ -369,7 +371,7 @@ void conn_start(int fd, int listener);
 void conn_complete(enum op op, struct conn *c, int res, unsigned flags);
 void conn_close(struct conn *c);           /* the one place a failing connection ends */
 void conn_timeout(struct conn *c);
-void conn_drain_all(void);                 /* graceful stop: close idle, finish busy */
+void conn_drain_all(bool force);           /* stop: close idle, finish busy (force: close all) */
 void conn_after_batch(void);               /* re-arm receives starved of buffers */
 void conn_response_done(struct conn *c);   /* send.c: the response is on the wire */
 void conn_abort(struct conn *c, const char *why); /* response cannot be completed */
@@ -406,6 +408,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(pri
 void log_flush(void);                           /* one write SQE per log per iteration */
 void log_write_done(uint32_t which, int res);
 void log_reopen(void);
+void log_reopened(uint32_t which, int res);
 void log_loop_started(void);                    /* from now on, lines go through the ring */
 bool log_idle(void);                            /* nothing buffered or in flight */
 

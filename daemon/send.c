@@ -163,7 +163,13 @@ void send_response(struct conn *c)
 	}
 	ex->body_off = 0;
 	ex->body_len = ex->size;
-	if (ex->status == 200 && ex->req.range.len && cond_if_range(ex->req.if_range, &v)) {
+	/* If-Range with a date needs a strong Last-Modified: one at least a second older
+	 * than now (RFC 9110 §8.8.2.2). A newer file answers in full. */
+	bool if_range_ok = cond_if_range(ex->req.if_range, &v);
+	if (if_range_ok && ex->req.if_range.len && ex->req.if_range.p[0] != '"' &&
+	    (time_t)ex->mtime >= srv.wall - 1)
+		if_range_ok = false;
+	if (ex->status == 200 && ex->req.range.len && if_range_ok) {
 		struct byte_range r;
 		int n = range_parse(ex->req.range.p, ex->req.range.len, ex->size, &r, 1);
 		if (n == -1) {
