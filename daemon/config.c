@@ -544,13 +544,18 @@ static const struct key keys[] = {
 	WORD("log", "format", log_format, format_words),
 	TEXT("log", "error", error_log, set_error_log),
 	WORD("log", "level", log_level, level_words),
+	INT("cache", "entries", cache_entries, 0, 1048576),
+	INT("cache", "memory", cache_memory_mb, 0, 65536),
+	INT("cache", "max_file", cache_max_file, 0, 16777216),
+	INT("cache", "revalidate", cache_revalidate, 1, 3600),
 };
 
 enum set_result { SET_OK = 0, SET_BAD_VALUE, SET_BAD_KEY, SET_BAD_SECTION };
 
 static bool known_section(const char *s)
 {
-	return strcmp(s, "server") == 0 || strcmp(s, "http") == 0 || strcmp(s, "log") == 0;
+	return strcmp(s, "server") == 0 || strcmp(s, "http") == 0 || strcmp(s, "log") == 0 ||
+	       strcmp(s, "cache") == 0;
 }
 
 /* The one place a key is applied. why gets the problem alone; callers add
@@ -618,6 +623,10 @@ void config_defaults(struct config *c)
 	c->log_format = LOG_COMBINED;
 	strcpy(c->error_log, "stderr");
 	c->log_level = LOGL_INFO;
+	c->cache_entries = 4096;
+	c->cache_memory_mb = 64;
+	c->cache_max_file = 65536;
+	c->cache_revalidate = 1;
 }
 
 /* ---- INI files ---- */

@@ -152,7 +152,9 @@ static void release_exchange(struct conn *c)
 	if (!ex)
 		return;
 	send_release(ex);
-	if (ex->file_fd >= 0)
+	if (ex->entry)
+		cache_unref(ex->entry);     /* the fd is the cache entry's */
+	else if (ex->file_fd >= 0)
 		loop_submit_close(ex->file_fd);
 	if (ex->var_fd >= 0)
 		loop_submit_close(ex->var_fd);

@@ -39,6 +39,40 @@ static void submit_open(struct conn *c)
 	c->inflight++;
 }
 
+static void on_dir(struct conn *c);
+static void adopt(struct conn *c, struct centry *e);
+static void try_next_variant(struct conn *c);
+
+/* The path in ex->path (base, index, or base+suffix when a variant is being tried):
+ * from the open-file cache when it knows it, else through openat2 + statx. */
+static void resolve(struct conn *c)
+{
+	struct exchange *ex = c->ex;
+	struct centry *e = cache_get(ex->path, strlen(ex->path));
+	if (!e) {
+		submit_open(c);
+		return;
+	}
+	if (ex->enc_trying != ENC_NONE) {
+		if (e->kind == CE_FILE)
+			adopt(c, e);
+		else
+			try_next_variant(c);
+		return;
+	}
+	switch (e->kind) {
+	case CE_ERROR:
+		resp_error(c, e->status);
+		return;
+	case CE_DIR:
+		on_dir(c);
+		return;
+	default:
+		adopt(c, e);
+		return;
+	}
+}
+
 static void submit_statx(struct conn *c, int fd)
 {
 	struct io_uring_sqe *sqe = loop_sqe();
@@ -81,7 +115,7 @@ void file_begin(struct conn *c)
 		n--;
 	}
 	ex->path_len = (uint32_t)n;
-	submit_open(c);
+	resolve(c);
 }
 
 /* Precompressed variants in the configured order; when none fits, the base file. */
@@ -96,7 +130,7 @@ static void try_next_variant(struct conn *c)
 		const char *suffix = encoding_suffix(e);
 		strcpy(ex->path + ex->path_len, suffix);
 		ex->enc_trying = e;
-		submit_open(c);
+		resolve(c);
 		return;
 	}
 	ex->path[ex->path_len] = 0;
@@ -112,14 +146,71 @@ static void take_facts(struct exchange *ex)
 	ex->ino = ex->stx.stx_ino;
 }
 
-static void on_base_stat(struct conn *c)
+/* Let go of the base file when a variant replaces it. */
+static void drop_base(struct exchange *ex)
+{
+	if (ex->entry) {
+		cache_unref(ex->entry);
+		ex->entry = NULL;
+	} else if (ex->file_fd >= 0) {
+		loop_submit_close(ex->file_fd);
+	}
+	ex->file_fd = -1;
+}
+
+/* Serve the file a cache entry describes: base file, or the variant being tried. */
+static void adopt(struct conn *c, struct centry *e)
 {
 	struct exchange *ex = c->ex;
-	mode_t mode = ex->stx.stx_mode;
+	bool variant = ex->enc_trying != ENC_NONE;
+	if (variant)
+		drop_base(ex);
+	cache_ref(e);
+	ex->entry = e;
+	ex->file_fd = e->fd;
+	ex->size = e->size;
+	ex->mtime = e->mtime;
+	ex->mtime_nsec = e->mtime_nsec;
+	ex->ino = e->ino;
+	if (variant) {
+		ex->enc = ex->enc_trying;
+		ex->enc_trying = ENC_NONE;
+		ex->path[ex->path_len] = 0;
+		send_response(c);
+	} else {
+		try_next_variant(c);
+	}
+}
 
-	if (S_ISDIR(mode)) {
-		loop_submit_close(ex->file_fd);
-		ex->file_fd = -1;
+/* The fd just opened and statted: into the cache (which then owns it) if it can. */
+static void opened_file(struct conn *c, int fd)
+{
+	struct exchange *ex = c->ex;
+	take_facts(ex);
+	struct centry *e = cache_put_file(ex->path, strlen(ex->path), fd, ex);
+	if (e) {
+		adopt(c, e);
+		return;
+	}
+	/* No cache: the exchange owns the fd. */
+	if (ex->enc_trying != ENC_NONE) {
+		drop_base(ex);
+		ex->file_fd = fd;
+		ex->var_fd = -1;
+		ex->enc = ex->enc_trying;
+		ex->enc_trying = ENC_NONE;
+		ex->path[ex->path_len] = 0;
+		send_response(c);
+	} else {
+		ex->file_fd = fd;
+		try_next_variant(c);
+	}
+}
+
+static void on_dir(struct conn *c)
+{
+	struct exchange *ex = c->ex;
+	{
 		if (ex->is_index) {
 			resp_error(c, 404);      /* "index.html" is itself a directory */
 			return;
@@ -137,15 +228,30 @@ static void on_base_stat(struct conn *c)
 		memcpy(ex->path + at, srv.cfg.index, ilen + 1);
 		ex->path_len = at + (uint32_t)ilen;
 		ex->is_index = true;
-		submit_open(c);
+		resolve(c);
+	}
+}
+
+static void on_base_stat(struct conn *c)
+{
+	struct exchange *ex = c->ex;
+	mode_t mode = ex->stx.stx_mode;
+	int fd = ex->file_fd;
+
+	ex->file_fd = -1;
+	if (S_ISDIR(mode)) {
+		loop_submit_close(fd);
+		cache_put_status(ex->path, strlen(ex->path), CE_DIR, 0);
+		on_dir(c);
 		return;
 	}
 	if (!S_ISREG(mode)) {
+		loop_submit_close(fd);
+		cache_put_status(ex->path, strlen(ex->path), CE_ERROR, 403);
 		resp_error(c, 403);        /* FIFOs, sockets, devices are never served */
 		return;
 	}
-	take_facts(ex);
-	try_next_variant(c);
+	opened_file(c, fd);
 }
 
 void file_complete(struct conn *c, enum op op, int res)
@@ -155,10 +261,15 @@ void file_complete(struct conn *c, enum op op, int res)
 
 	if (op == OP_OPEN) {
 		if (res < 0) {
+			int status = errno_to_status(-res);
+			/* Remember misses (a missing file.br is asked for on every request);
+			 * not 5xx, which may pass. */
+			if (status == 404 || status == 403)
+				cache_put_status(ex->path, strlen(ex->path), CE_ERROR, status);
 			if (variant)
 				try_next_variant(c);  /* no such variant: quietly the next one */
 			else
-				resp_error(c, errno_to_status(-res));
+				resp_error(c, status);
 			return;
 		}
 		if (variant)
@@ -179,16 +290,12 @@ void file_complete(struct conn *c, enum op op, int res)
 		return;
 	}
 	if (res == 0 && S_ISREG(ex->stx.stx_mode)) {
-		loop_submit_close(ex->file_fd);
-		ex->file_fd = ex->var_fd;
+		int fd = ex->var_fd;
 		ex->var_fd = -1;
-		ex->enc = ex->enc_trying;
-		ex->enc_trying = ENC_NONE;
-		ex->path[ex->path_len] = 0;
-		take_facts(ex);
-		send_response(c);
+		opened_file(c, fd);
 		return;
 	}
+	cache_put_status(ex->path, strlen(ex->path), CE_ERROR, 404);
 	loop_submit_close(ex->var_fd);
 	ex->var_fd = -1;
 	try_next_variant(c);

@@ -133,6 +133,10 @@ static int serve(const int *fds)
 		return 1;
 	}
 	file_init();
+	if (cache_init()) {
+		log_msg(LOGL_ERROR, "out of memory for the file cache");
+		return 1;
+	}
 	if (loop_init())
 		return 1;
 	return loop_run();

@@ -164,6 +164,11 @@ struct config {
 	enum log_format log_format;
 	char error_log[4096];       /* "stderr" or path */
 	enum log_level log_level;
+	/* [cache] */
+	int cache_entries;          /* open-file cache entries; 0 = off */
+	int cache_memory_mb;        /* MiB of small-file bodies kept in memory */
+	int cache_max_file;         /* largest body kept in memory, bytes */
+	int cache_revalidate;       /* s an entry is trusted before the path is resolved again */
 };
 
 void config_defaults(struct config *c);
@@ -278,6 +283,8 @@ struct exchange {
 	uint64_t mtime;
 	uint32_t mtime_nsec;
 	uint64_t ino;
+	struct centry *entry;      /* cache entry whose fd/body we borrow (referenced), or NULL */
+	const char *body_mem;      /* whole body in memory (entry->body), or NULL */
 	uint64_t body_off;         /* next file offset to send */
 	uint64_t body_left;        /* bytes still to send */
 	uint64_t body_len;         /* promised Content-Length of the body */
@@ -285,6 +292,7 @@ struct exchange {
 	int pipe;                  /* index into the pipe pool, -1 when none */
 	uint32_t pipe_fill;        /* bytes sitting in the pipe */
 	char *chunk;               /* body=read buffer (pool), NULL when none */
+	const char *piece;         /* body bytes being sent: chunk, or the cached body */
 	uint32_t chunk_len, chunk_sent;
 	uint32_t tx_len, tx_sent;  /* bytes of tx queued / already sent */
 	uint32_t path_len;
@@ -376,6 +384,32 @@ void conn_after_batch(void);               /* re-arm receives starved of buffers
 void conn_response_done(struct conn *c);   /* send.c: the response is on the wire */
 void conn_abort(struct conn *c, const char *why); /* response cannot be completed */
 uint32_t conn_slot(const struct conn *c);
+
+/* cache.c — the open-file cache */
+enum { CE_FILE, CE_DIR, CE_ERROR };
+struct centry {
+	struct centry *hnext, *lru_prev, *lru_next;
+	uint32_t hash;
+	uint16_t klen;
+	uint8_t kind;              /* CE_FILE, CE_DIR, or CE_ERROR with status */
+	bool dead;                 /* out of the table; freed at the last unref */
+	int16_t status;
+	int fd;                    /* CE_FILE: open O_RDONLY; owned by the entry */
+	uint32_t refs;             /* exchanges using fd or body */
+	uint32_t checked;          /* srv.now when resolved */
+	uint64_t size, mtime, ino;
+	uint32_t mtime_nsec;
+	char *body;                /* whole file when small, else NULL */
+	char key[];
+};
+int cache_init(void);
+struct centry *cache_get(const char *key, size_t klen);   /* fresh entry or NULL */
+struct centry *cache_put_file(const char *key, size_t klen, int fd, const struct exchange *ex);
+void cache_put_status(const char *key, size_t klen, uint8_t kind, int status);
+bool cache_wants_body(const struct centry *e);
+void cache_set_body(struct centry *e, const char *data);
+void cache_ref(struct centry *e);
+void cache_unref(struct centry *e);
 
 /* http_resp.c */
 size_t resp_head(struct conn *c, struct exchange *ex, char *out, size_t cap);

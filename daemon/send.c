@@ -92,7 +92,18 @@ static void next_chunk(struct conn *c)
 	c->inflight++;
 	ex->chunk_len = len;
 	ex->chunk_sent = 0;
+	ex->piece = ex->chunk;
 	c->tp->send(c, ex->chunk, len, ex->body_left > len);
+}
+
+/* The body is in the cache entry's memory: one send of all of it. */
+static void send_memory(struct conn *c)
+{
+	struct exchange *ex = c->ex;
+	ex->piece = ex->body_mem + ex->body_off;
+	ex->chunk_len = (uint32_t)ex->body_left;
+	ex->chunk_sent = 0;
+	c->tp->send(c, ex->piece, ex->chunk_len, false);
 }
 
 /* ---- body=splice ---- */
@@ -132,6 +143,10 @@ static void retry_splice_out(struct conn *c)
 static void start_body(struct conn *c)
 {
 	struct exchange *ex = c->ex;
+	if (ex->body_mem) {
+		send_memory(c);
+		return;
+	}
 	if (srv.cfg.body == BODY_SPLICE && c->tp->can_splice && n_pipe_free > 0) {
 		ex->pipe = pipe_free[--n_pipe_free];
 		next_splice(c);
@@ -192,7 +207,14 @@ void send_response(struct conn *c)
 	c->state = CONN_SENDING;
 	timer_set(c, (uint32_t)srv.cfg.send_timeout);
 
-	if (ex->body_left && ex->body_left <= sizeof ex->tx - hl) {
+	ex->body_mem = ex->entry ? ex->entry->body : NULL;
+	if (ex->body_left && ex->body_mem && ex->body_left <= sizeof ex->tx - hl) {
+		/* Cached small body: head and body from memory in one send, no file I/O. */
+		memcpy(ex->tx + hl, ex->body_mem + ex->body_off, ex->body_left);
+		ex->tx_len += (uint32_t)ex->body_left;
+		ex->chunk_len = (uint32_t)ex->body_left;
+		ex->body_left = 0;
+	} else if (ex->body_left && !ex->body_mem && ex->body_left <= sizeof ex->tx - hl) {
 		/* Small body: read it behind the head and send both at once. */
 		struct io_uring_sqe *sqe = loop_sqe();
 		io_uring_prep_read(sqe, ex->file_fd, ex->tx + hl, (unsigned)ex->body_left, ex->body_off);
@@ -220,9 +242,14 @@ void send_complete(struct conn *c, enum op op, int res)
 	switch (op) {
 	case OP_READ:
 		/* Inline body or a body=read chunk; either way the linked send follows. */
-		if (res != (int)ex->chunk_len)
+		if (res != (int)ex->chunk_len) {
 			conn_abort(c, res < 0 ? strerror(-res) : "file shrank while being sent");
-		else if (!head_phase)
+			return;
+		}
+		/* A read of the whole file fills the cache's copy for the next requests. */
+		if (ex->body_off == 0 && (uint64_t)res == ex->size && cache_wants_body(ex->entry))
+			cache_set_body(ex->entry, head_phase ? ex->tx + ex->tx_len - res : ex->chunk);
+		if (!head_phase)
 			ex->body_off += (uint32_t)res;
 		return;
 
@@ -250,12 +277,12 @@ void send_complete(struct conn *c, enum op op, int res)
 		ex->chunk_sent += (uint32_t)res;
 		body_progress(c, (uint32_t)res);
 		if (ex->chunk_sent < ex->chunk_len) {
-			c->tp->send(c, ex->chunk + ex->chunk_sent, ex->chunk_len - ex->chunk_sent, true);
+			c->tp->send(c, ex->piece + ex->chunk_sent, ex->chunk_len - ex->chunk_sent, true);
 			return;
 		}
 		ex->body_left -= ex->chunk_len;
 		if (ex->body_left)
-			next_chunk(c);
+			next_chunk(c);   /* never after send_memory, which sends all at once */
 		else
 			conn_response_done(c);
 		return;
