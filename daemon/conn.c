@@ -448,7 +448,9 @@ void conn_response_done(struct conn *c)
 	struct exchange *ex = c->ex;
 	assert(c->state == CONN_SENDING);
 	log_access(c, ex);
-	bool keep = ex->keep_alive && !c->closing_after && !srv.stopping && !c->eof &&
+	/* A client that half-closed still gets answers to the requests it sent before
+	 * (process_input closes once no complete request is left). */
+	bool keep = ex->keep_alive && !c->closing_after && !srv.stopping &&
 		    srv.cfg.keepalive_timeout > 0;
 	if (ex->req.head_len && c->rx) {
 		/* The head stayed in rx until now so the spans in ex->req stayed valid. */

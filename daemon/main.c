@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ringd.h"
@@ -315,6 +316,9 @@ int main(int argc, char **argv)
 		printf("ok\n");
 		return 0;
 	}
+	/* glibc reads /etc/localtime on first use of the time functions; do it now, not
+	 * in the loop at the first access-log line. */
+	tzset();
 	if (load_mime())
 		return 1;
 	if (log_open(cfg, err, sizeof err)) {

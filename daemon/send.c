@@ -112,7 +112,10 @@ static void next_splice(struct conn *c)
 {
 	struct exchange *ex = c->ex;
 	struct pipe_ent *p = &pipes[ex->pipe];
-	uint32_t len = ex->body_left < RINGD_PIPE_SIZE ? (uint32_t)ex->body_left : RINGD_PIPE_SIZE;
+	/* A pipe holds RINGD_PIPE_SIZE/4096 pages: from an unaligned offset a full-size
+	 * chunk would span one page more and come back short. End chunks on a page. */
+	uint32_t room = RINGD_PIPE_SIZE - (uint32_t)(ex->body_off & 4095);
+	uint32_t len = ex->body_left < room ? (uint32_t)ex->body_left : room;
 	struct io_uring_sqe *sqe = loop_sqe();
 	io_uring_prep_splice(sqe, ex->file_fd, (int64_t)ex->body_off, p->wfd, -1, len, 0);
 	io_uring_sqe_set_data64(sqe, conn_ud(c, OP_SPLICE_IN));
@@ -125,15 +128,18 @@ static void next_splice(struct conn *c)
 	ex->chunk_len = len;
 }
 
-/* The socket was full: wait for room, then move what the pipe holds. */
-static void retry_splice_out(struct conn *c)
+/* Move what the pipe still holds; when the socket was full, wait for room first. */
+static void retry_splice_out(struct conn *c, bool poll_first)
 {
 	struct exchange *ex = c->ex;
-	struct io_uring_sqe *sqe = loop_sqe();
-	io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
-	io_uring_sqe_set_data64(sqe, conn_ud(c, OP_POLL_OUT));
-	sqe->flags |= IOSQE_IO_LINK;
-	c->inflight++;
+	struct io_uring_sqe *sqe;
+	if (poll_first) {
+		sqe = loop_sqe();
+		io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
+		io_uring_sqe_set_data64(sqe, conn_ud(c, OP_POLL_OUT));
+		sqe->flags |= IOSQE_IO_LINK;
+		c->inflight++;
+	}
 	sqe = loop_sqe();
 	io_uring_prep_splice(sqe, pipes[ex->pipe].rfd, -1, c->fd, -1, ex->pipe_fill, SPLICE_F_MOVE);
 	io_uring_sqe_set_data64(sqe, conn_ud(c, OP_SPLICE_OUT));
@@ -288,13 +294,15 @@ void send_complete(struct conn *c, enum op op, int res)
 		return;
 
 	case OP_SPLICE_IN:
-		if (res > 0) {
-			ex->pipe_fill += (uint32_t)res;
-			ex->body_off += (uint32_t)res;
-			ex->body_left -= (uint32_t)res;
-		}
-		if (res != (int)ex->chunk_len)
+		/* Short is allowed (the linked splice-out is then cancelled and we move what
+		 * the pipe holds); nothing at all means the file ended before its size. */
+		if (res <= 0) {
 			conn_abort(c, res < 0 ? strerror(-res) : "file shrank while being sent");
+			return;
+		}
+		ex->pipe_fill += (uint32_t)res;
+		ex->body_off += (uint32_t)res;
+		ex->body_left -= (uint32_t)res;
 		return;
 
 	case OP_POLL_OUT:
@@ -304,12 +312,14 @@ void send_complete(struct conn *c, enum op op, int res)
 		if (res > 0) {
 			ex->pipe_fill -= (uint32_t)res;
 			body_progress(c, (uint32_t)res);
-		} else if (res != -EAGAIN) {
+		} else if (res != -EAGAIN && res != -ECANCELED) {
+			/* ECANCELED here: the splice-in before it was short (we are not closing,
+			 * or this would not be called). */
 			conn_abort(c, res == 0 ? "splice made no progress" : strerror(-res));
 			return;
 		}
 		if (ex->pipe_fill)
-			retry_splice_out(c);
+			retry_splice_out(c, res != -ECANCELED);
 		else if (ex->body_left)
 			next_splice(c);
 		else
