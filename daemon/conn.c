@@ -441,6 +441,12 @@ void conn_after_batch(void)
 	n_starved = n;
 }
 
+void conn_trim_pools(void)
+{
+	pool_trim(&rx_pool);
+	pool_trim(&ex_pool);
+}
+
 /* ---- responses finishing, timeouts, graceful stop ---- */
 
 void conn_response_done(struct conn *c)

@@ -226,12 +226,17 @@ static void dispatch(struct io_uring_cqe *cqe)
 		return;
 	case OP_TIMER:
 		arm_tick();
+		conn_trim_pools();
+		send_trim_pools();
 		return;
 	case OP_SIGNAL:
 		on_signal(cqe->res);
 		return;
 	case OP_LOG_WRITE:
 		log_write_done(slot, cqe->res);
+		return;
+	case OP_POOL_TRIM:
+		pool_trimmed(slot);
 		return;
 	case OP_LOG_REOPEN:
 		log_reopened(slot, cqe->res);

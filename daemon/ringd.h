@@ -233,6 +233,7 @@ enum op {
 	OP_SIGNAL,      /* signalfd read */
 	OP_LOG_WRITE,   /* access/error log write; slot = log index */
 	OP_LOG_REOPEN,  /* SIGUSR1: log file opened again; slot = log index */
+	OP_POOL_TRIM,   /* madvise of a cold pool block; slot = pool id */
 	OP__COUNT
 };
 
@@ -381,6 +382,7 @@ void conn_close(struct conn *c);           /* the one place a failing connection
 void conn_timeout(struct conn *c);
 void conn_drain_all(bool force);           /* stop: close idle, finish busy (force: close all) */
 void conn_after_batch(void);               /* re-arm receives starved of buffers */
+void conn_trim_pools(void);                /* once a second */
 void conn_response_done(struct conn *c);   /* send.c: the response is on the wire */
 void conn_abort(struct conn *c, const char *why); /* response cannot be completed */
 uint32_t conn_slot(const struct conn *c);
@@ -427,6 +429,7 @@ extern const struct transport plain_transport;
 void send_response(struct conn *c);            /* head (+inline body), then body */
 void send_complete(struct conn *c, enum op op, int res);
 int send_pipes_init(void);
+void send_trim_pools(void);                    /* once a second */
 void send_release(struct exchange *ex);        /* return pipe/chunk to their pools */
 void send_pipe_drained(uint32_t pipe, int res);
 
@@ -451,10 +454,15 @@ struct pool {
 	char *base;
 	size_t size;
 	uint32_t count, nfree;
+	uint32_t clean;            /* free[0..clean) have no resident pages */
 	uint32_t *free;
+	uint32_t *trimming;        /* blocks out of the stack while their madvise runs */
+	uint32_t n_trimming, trim_pending, id;
 };
 int pool_init(struct pool *p, size_t size, uint32_t count);
 void *pool_get(struct pool *p);
 void pool_put(struct pool *p, void *block);
+void pool_trim(struct pool *p);                 /* once a second, through the ring */
+void pool_trimmed(uint32_t id);                 /* a trim's madvise completed */
 
 #endif

@@ -53,6 +53,11 @@ static void drain_pipe(int p)
 	io_uring_sqe_set_data64(sqe, ud_pack(OP_PIPE_DRAIN, (uint32_t)p, 0));
 }
 
+void send_trim_pools(void)
+{
+	pool_trim(&chunk_pool);
+}
+
 void send_pipe_drained(uint32_t p, int res)
 {
 	if (res > 0)
