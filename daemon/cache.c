@@ -18,6 +18,14 @@
 
 #include "ringd.h"
 
+/* Entries and bodies come from pools reserved at start-up: the loop never calls
+ * malloc, which may itself make system calls (brk, mmap). Bodies use power-of-two
+ * size classes from 1 KiB to max_file. */
+#define BODY_MIN_SHIFT 10
+#define BODY_CLASSES   11      /* 1 KiB .. 1 MiB */
+static struct pool entry_pool;
+static struct pool body_pool[BODY_CLASSES];
+static int n_classes;
 static struct centry **table;
 static uint32_t table_mask;
 static uint32_t n_entries, max_entries;
@@ -44,7 +52,36 @@ int cache_init(void)
 		size <<= 1;
 	table = calloc(size, sizeof *table);
 	table_mask = size - 1;
-	return table ? 0 : -1;
+	if (!table || pool_init(&entry_pool, sizeof(struct centry) + RINGD_MAX_TARGET + 40, max_entries))
+		return -1;
+	for (n_classes = 0; n_classes < BODY_CLASSES; n_classes++) {
+		size_t cls = (size_t)1 << (BODY_MIN_SHIFT + n_classes);
+		if (cls / 2 >= (size_t)srv.cfg.cache_max_file || max_body_bytes / cls == 0)
+			break;
+		uint64_t count = max_body_bytes / cls;
+		if (count > max_entries)
+			count = max_entries;
+		if (pool_init(&body_pool[n_classes], cls, (uint32_t)count))
+			return -1;
+	}
+	return 0;
+}
+
+static int body_class(uint64_t size)
+{
+	for (int i = 0; i < n_classes; i++)
+		if (size <= (uint64_t)1 << (BODY_MIN_SHIFT + i))
+			return i;
+	return -1;
+}
+
+void cache_trim_pools(void)
+{
+	if (!table)
+		return;
+	pool_trim(&entry_pool);
+	for (int i = 0; i < n_classes; i++)
+		pool_trim(&body_pool[i]);
 }
 
 static void lru_unlink(struct centry *e)
@@ -65,10 +102,12 @@ static void destroy(struct centry *e)
 {
 	if (e->fd >= 0)
 		loop_submit_close(e->fd);
-	if (e->body)
-		body_bytes -= e->size;
-	free(e->body);
-	free(e);
+	if (e->body) {
+		int cls = body_class(e->size);
+		body_bytes -= (uint64_t)1 << (BODY_MIN_SHIFT + cls);
+		pool_put(&body_pool[cls], e->body);
+	}
+	pool_put(&entry_pool, e);
 }
 
 /* Take e out of the table; free it now or when its last user lets go. */
@@ -106,17 +145,20 @@ struct centry *cache_get(const char *key, size_t klen)
 
 static struct centry *insert(const char *key, size_t klen)
 {
-	if (!table || klen > 0xffff)
+	if (!table || klen > RINGD_MAX_TARGET + 32)
 		return NULL;
 	struct centry *old = cache_get(key, klen);
 	if (old)
 		remove_entry(old);
 	while (n_entries >= max_entries && lru.lru_prev != &lru)
 		remove_entry(lru.lru_prev);
-	struct centry *e = calloc(1, sizeof *e + klen + 1);
+	/* Empty only when many evicted entries are still referenced: then no caching. */
+	struct centry *e = pool_get(&entry_pool);
 	if (!e)
 		return NULL;
+	memset(e, 0, sizeof *e);
 	memcpy(e->key, key, klen);
+	e->key[klen] = 0;
 	e->klen = (uint16_t)klen;
 	e->hash = hash(key, klen);
 	e->fd = -1;
@@ -154,20 +196,23 @@ struct centry *cache_put_file(const char *key, size_t klen, int fd, const struct
 bool cache_wants_body(const struct centry *e)
 {
 	return e && !e->dead && !e->body && e->size > 0 && e->size <= (uint64_t)srv.cfg.cache_max_file &&
-	       e->size <= max_body_bytes;
+	       body_class(e->size) >= 0;
 }
 
 void cache_set_body(struct centry *e, const char *data)
 {
 	if (!cache_wants_body(e))
 		return;
-	/* Make room: older entries' bodies go first (with their entries). */
-	while (body_bytes + e->size > max_body_bytes && lru.lru_prev != &lru && lru.lru_prev != e)
+	int cls = body_class(e->size);
+	uint64_t need = (uint64_t)1 << (BODY_MIN_SHIFT + cls);
+	/* Make room: the least recently used entries go first, with their bodies. */
+	while ((body_bytes + need > max_body_bytes || body_pool[cls].nfree == 0) &&
+	       lru.lru_prev != &lru && lru.lru_prev != e)
 		remove_entry(lru.lru_prev);
-	if (body_bytes + e->size > max_body_bytes || !(e->body = malloc(e->size)))
+	if (body_bytes + need > max_body_bytes || !(e->body = pool_get(&body_pool[cls])))
 		return;
 	memcpy(e->body, data, e->size);
-	body_bytes += e->size;
+	body_bytes += need;
 }
 
 void cache_ref(struct centry *e)

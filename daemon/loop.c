@@ -228,6 +228,7 @@ static void dispatch(struct io_uring_cqe *cqe)
 		arm_tick();
 		conn_trim_pools();
 		send_trim_pools();
+		cache_trim_pools();
 		return;
 	case OP_SIGNAL:
 		on_signal(cqe->res);

@@ -143,48 +143,42 @@ static int serve(const int *fds)
 	return loop_run();
 }
 
-static volatile sig_atomic_t got_signal;
-
-static void supervisor_signal(int sig)
-{
-	got_signal = sig;
-}
-
-/* workers > 1: fork them, pass signals on, restart one that dies abnormally. */
+/* workers > 1: fork them, pass signals on, restart one that dies abnormally.
+ * Signals stay blocked here (and so in the children, whose loops read them from a
+ * signalfd); the supervisor takes them synchronously with sigtimedwait. */
 static int supervise(int workers, int (*fds)[RINGD_MAX_LISTEN])
 {
 	pid_t pids[MAX_WORKERS] = { 0 };
+	int alive = 0;
 	bool stopping = false;
-	struct sigaction sa = { .sa_handler = supervisor_signal };
-	sigemptyset(&sa.sa_mask);
-	int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		sigaction(sigs[i], &sa, NULL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
 
 	for (;;) {
 		for (int w = 0; w < workers && !stopping; w++) {
 			if (pids[w] > 0)
 				continue;
 			pid_t pid = fork();
-			if (pid == 0) {
-				signal(SIGTERM, SIG_DFL);
-				signal(SIGINT, SIG_DFL);
-				signal(SIGHUP, SIG_DFL);
-				signal(SIGUSR1, SIG_DFL);
+			if (pid == 0)
 				_exit(serve(fds[w]));
-			}
 			if (pid < 0) {
 				fprintf(stderr, "ringd: fork: %s\n", strerror(errno));
-				sleep(1);
-				continue;
+				break;
 			}
 			pids[w] = pid;
+			alive++;
 		}
-		int status;
-		pid_t pid = waitpid(-1, &status, 0);
-		if (pid < 0 && errno == EINTR) {
-			int sig = got_signal;
-			got_signal = 0;
+		if (alive == 0)
+			return 0;
+		struct timespec one = { .tv_sec = 1 };
+		int sig = sigtimedwait(&set, NULL, &one);
+		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGUSR1) {
 			if (sig == SIGTERM || sig == SIGINT)
 				stopping = true;
 			for (int w = 0; w < workers; w++)
@@ -192,17 +186,21 @@ static int supervise(int workers, int (*fds)[RINGD_MAX_LISTEN])
 					kill(pids[w], sig);
 			continue;
 		}
-		if (pid < 0) /* ECHILD: all gone */
-			return 0;
-		for (int w = 0; w < workers; w++) {
-			if (pids[w] != pid)
-				continue;
-			pids[w] = 0;
-			if (!stopping && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-				fprintf(stderr, "ringd: worker %d (pid %d) died (status %d); restarting\n", w,
-					(int)pid, status);
-			else if (!stopping)
-				stopping = true; /* a worker that exits cleanly was told to */
+		int status;
+		pid_t pid;
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			for (int w = 0; w < workers; w++) {
+				if (pids[w] != pid)
+					continue;
+				pids[w] = 0;
+				alive--;
+				bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+				if (!stopping && !clean)
+					fprintf(stderr, "ringd: worker %d (pid %d) died (status %d); restarting\n",
+						w, (int)pid, status);
+				else if (!stopping)
+					stopping = true; /* a worker that exits cleanly was told to */
+			}
 		}
 	}
 }
@@ -244,6 +242,16 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+
+	/* From here on TERM/INT/HUP/USR1 wait in the mask until the loop reads them
+	 * from its signalfd: a signal during start-up is not lost or fatal. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
 
 	config_defaults(cfg);
 	if (!config_path && access(DEFAULT_CONFIG, F_OK) == 0)

@@ -12,7 +12,7 @@
 #define POOL_KEEP_WARM 64      /* free blocks kept resident for the next burst */
 #define POOL_TRIM_MAX  1024    /* madvise SQEs per pool per tick, at most */
 
-static struct pool *pools[8];
+static struct pool *pools[32];
 static int n_pools;
 
 int pool_init(struct pool *p, size_t size, uint32_t count)

@@ -412,6 +412,7 @@ bool cache_wants_body(const struct centry *e);
 void cache_set_body(struct centry *e, const char *data);
 void cache_ref(struct centry *e);
 void cache_unref(struct centry *e);
+void cache_trim_pools(void);                   /* once a second */
 
 /* http_resp.c */
 size_t resp_head(struct conn *c, struct exchange *ex, char *out, size_t cap);
