@@ -70,6 +70,13 @@ int log_open(const struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+void log_chown(unsigned uid, unsigned gid)
+{
+	for (int i = 0; i < LOG_COUNT; i++)
+		if (logs[i].own_fd && fchown(logs[i].fd, uid, gid) < 0)
+			log_msg(LOGL_WARN, "chown %s: %s", logs[i].path, strerror(errno));
+}
+
 void log_loop_started(void)
 {
 	my_pid = (int)getpid();

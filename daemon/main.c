@@ -73,22 +73,24 @@ static int load_mime(void)
 	return 0;
 }
 
-/* Started as root: bind first (done), then become `user`. Without a user we stay root
- * and say so: serving as root is allowed only when the configuration asks for it. */
+/* Started as root: bind and open logs first (done), then become `user` (default
+ * www-data). Serving as root happens only when the configuration says user = root. */
+static const char *run_as(const char *user)
+{
+	return user[0] ? user : "www-data";
+}
+
 static int drop_privileges(const char *user)
 {
-	if (geteuid() != 0)
+	if (geteuid() != 0 || !strcmp(user, "root"))
 		return 0;
-	if (!user[0] || !strcmp(user, "root")) {
-		if (!user[0])
-			fprintf(stderr, "ringd: warning: running as root; set [server] user to drop privileges\n");
-		return 0;
-	}
 	struct passwd *pw = getpwnam(user);
 	if (!pw) {
-		fprintf(stderr, "ringd: user %s: no such user\n", user);
+		fprintf(stderr, "ringd: user %s: no such user (set [server] user)\n", user);
 		return -1;
 	}
+	/* Log files were opened as root; the user must be able to reopen them on USR1. */
+	log_chown(pw->pw_uid, pw->pw_gid);
 	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
 		fprintf(stderr, "ringd: dropping to %s: %s\n", user, strerror(errno));
 		return -1;
@@ -333,7 +335,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ringd: log %s\n", err);
 		return 1;
 	}
-	if (drop_privileges(cfg->user))
+	if (drop_privileges(run_as(cfg->user)))
 		return 1;
 
 	char addrs[RINGD_MAX_LISTEN * 72] = "";

@@ -447,6 +447,7 @@ void log_flush(void);                           /* one write SQE per log per ite
 void log_write_done(uint32_t which, int res);
 void log_reopen(void);
 void log_reopened(uint32_t which, int res);
+void log_chown(unsigned uid, unsigned gid);    /* start-up, before dropping root */
 void log_loop_started(void);                    /* from now on, lines go through the ring */
 bool log_idle(void);                            /* nothing buffered or in flight */
 
