@@ -225,3 +225,9 @@ void cache_unref(struct centry *e)
 	if (--e->refs == 0 && e->dead)
 		destroy(e);
 }
+
+void cache_flush(void)
+{
+	while (lru.lru_prev != &lru)
+		remove_entry(lru.lru_prev);
+}

@@ -93,14 +93,14 @@ static void fetch_peer(struct conn *c)
 	sqe->off = SOCKET_URING_OP_GETSOCKOPT;          /* cmd_op */
 	sqe->addr = (uint64_t)SOL_SOCKET | ((uint64_t)SO_PEERNAME << 32); /* level, optname */
 	/* SO_PEERNAME wants optlen no larger than the address: the listener's family. */
-	sqe->splice_fd_in = srv.listen_family[c->listener] == AF_INET ?
+	sqe->splice_fd_in = c->family == AF_INET ?
 		(int)sizeof(struct sockaddr_in) : (int)sizeof(struct sockaddr_in6);
 	sqe->addr3 = (uint64_t)(uintptr_t)&c->peer;      /* optval */
 	io_uring_sqe_set_data64(sqe, conn_ud(c, OP_PEERNAME));
 	c->inflight++;
 }
 
-void conn_start(int fd, int listener)
+void conn_start(int fd, int family)
 {
 	if (n_free == 0) {
 		/* Table full: refuse politely by closing; accept keeps running so the
@@ -113,7 +113,7 @@ void conn_start(int fd, int listener)
 	memset(c, 0, offsetof(struct conn, tw_prev));
 	c->gen = gen;
 	c->fd = fd;
-	c->listener = (uint8_t)listener;
+	c->family = (uint8_t)family;
 	c->state = CONN_IDLE;
 	c->tp = &plain_transport;
 	c->rx = NULL;

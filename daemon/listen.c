@@ -15,6 +15,10 @@
 #define LISTEN_BACKLOG 4096
 
 static bool armed[RINGD_MAX_LISTEN];
+/* A reload replaces the sockets; accepts still queued on the old ones carry the
+ * old generation, and a connection they return is served, not dropped. */
+static uint32_t gen;
+static int old_family[RINGD_MAX_LISTEN];
 
 static int open_one(const struct sockaddr *sa, socklen_t len, bool dual, char *err, size_t errlen,
 		    const char *text)
@@ -70,12 +74,17 @@ void listen_arm(int idx)
 		return;
 	struct io_uring_sqe *sqe = loop_sqe();
 	io_uring_prep_multishot_accept(sqe, srv.listen_fd[idx], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	io_uring_sqe_set_data64(sqe, ud_pack(OP_ACCEPT, (uint32_t)idx, 0));
+	io_uring_sqe_set_data64(sqe, ud_pack(OP_ACCEPT, (uint32_t)idx, gen));
 	armed[idx] = true;
 }
 
-void listen_on_accept(int idx, int res, unsigned flags)
+void listen_on_accept(int idx, uint32_t g, int res, unsigned flags)
 {
+	if (g != gen) {
+		if (res >= 0)
+			conn_start(res, old_family[idx]);
+		return;
+	}
 	if (!(flags & IORING_CQE_F_MORE))
 		armed[idx] = false;
 	if (res >= 0) {
@@ -83,7 +92,7 @@ void listen_on_accept(int idx, int res, unsigned flags)
 			loop_submit_close(res);
 			return;
 		}
-		conn_start(res, idx);
+		conn_start(res, srv.listen_family[idx]);
 	} else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
 		/* Out of descriptors or memory: stop accepting until a connection closes
 		 * (listen_resume), or the next tick. The backlog holds the waiting clients. */
@@ -104,6 +113,25 @@ void listen_resume(void)
 		return;
 	srv.accept_paused = false;
 	for (int i = 0; i < srv.n_listen; i++)
+		listen_arm(i);
+}
+
+void listen_replace(const int *fds, int n)
+{
+	listen_stop();
+	memcpy(old_family, srv.listen_family, sizeof old_family);
+	gen++;
+	for (int i = 0; i < n; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof ss;
+		/* start-up code (reload may block): getsockname is fine here */
+		getsockname(fds[i], (struct sockaddr *)&ss, &len);
+		srv.listen_family[i] = ss.ss_family;
+		srv.listen_fd[i] = fds[i];
+		armed[i] = false;
+	}
+	srv.n_listen = n;
+	for (int i = 0; i < n; i++)
 		listen_arm(i);
 }
 

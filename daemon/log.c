@@ -34,6 +34,7 @@ static bool in_loop;
 static int my_pid;
 static enum log_level min_level = LOGL_INFO;
 static enum log_format access_format;
+static char current_spec[LOG_COUNT][4096];  /* as configured, to see what a reload changes */
 
 static int open_path(const char *path, char *err, size_t errlen)
 {
@@ -67,6 +68,50 @@ int log_open(const struct config *cfg, char *err, size_t errlen)
 	if (setup(&logs[LOG_ACCESS], cfg->access_log, err, errlen) ||
 	    setup(&logs[LOG_ERROR], cfg->error_log, err, errlen))
 		return -1;
+	snprintf(current_spec[LOG_ACCESS], sizeof current_spec[0], "%s", cfg->access_log);
+	snprintf(current_spec[LOG_ERROR], sizeof current_spec[0], "%s", cfg->error_log);
+	return 0;
+}
+
+/* Reload: open logs whose path changed (blocking, as configuration loading may),
+ * and take the new format and level. Nothing changes unless every open worked. */
+int log_reconfigure(const struct config *next, char *err, size_t errlen)
+{
+	const char *spec[LOG_COUNT] = { next->access_log, next->error_log };
+	const char *cur[LOG_COUNT] = { current_spec[LOG_ACCESS], current_spec[LOG_ERROR] };
+	int fd[LOG_COUNT] = { -2, -2 };   /* -2: unchanged */
+	for (int i = 0; i < LOG_COUNT; i++) {
+		if (!strcmp(spec[i], cur[i]))
+			continue;
+		if (!strcmp(spec[i], "off"))
+			fd[i] = -1;
+		else if (!strcmp(spec[i], "stderr") || !spec[i][0])
+			fd[i] = STDERR_FILENO;
+		else if ((fd[i] = open_path(spec[i], err, errlen)) < 0) {
+			for (int j = 0; j < i; j++)
+				if (fd[j] > STDERR_FILENO)
+					close(fd[j]);
+			return -1;
+		}
+	}
+	for (int i = 0; i < LOG_COUNT; i++) {
+		struct logbuf *l = &logs[i];
+		if (fd[i] == -2)
+			continue;
+		if (l->own_fd)
+			loop_submit_close(l->fd);   /* a write in flight keeps its own reference */
+		l->own_fd = fd[i] > STDERR_FILENO;
+		if (l->own_fd)
+			snprintf(l->path, sizeof l->path, "%s", spec[i]);
+		if (fd[i] < 0) {
+			l->len[0] = l->len[1] = 0;   /* off: drop what was buffered */
+			l->writing = false;
+		}
+		l->fd = fd[i];
+		snprintf(current_spec[i], sizeof current_spec[i], "%s", spec[i]);
+	}
+	min_level = next->log_level;
+	access_format = next->log_format;
 	return 0;
 }
 

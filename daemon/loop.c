@@ -193,6 +193,7 @@ static void on_signal(int res)
 				log_msg(LOGL_INFO, "signal %d: stopping after in-flight responses",
 					(int)sig_info.ssi_signo);
 				srv.stopping = true;
+				sd_notify("STOPPING=1", true);
 				srv.stop_deadline = srv.now + (uint32_t)srv.cfg.shutdown_timeout;
 				listen_stop();
 				conn_drain_all(false);
@@ -202,7 +203,11 @@ static void on_signal(int res)
 			log_reopen();
 			break;
 		case SIGHUP:
-			log_msg(LOGL_WARN, "SIGHUP: configuration reload is not implemented yet; ignored");
+			if (!srv.stopping) {
+				sd_notify("RELOADING=1", true);
+				server_reload();
+				sd_notify("READY=1", true);
+			}
 			break;
 		}
 	}
@@ -222,7 +227,7 @@ static void dispatch(struct io_uring_cqe *cqe)
 
 	switch (op) {
 	case OP_ACCEPT:
-		listen_on_accept((int)slot, cqe->res, cqe->flags);
+		listen_on_accept((int)slot, ud_gen(ud), cqe->res, cqe->flags);
 		return;
 	case OP_TIMER:
 		arm_tick();

@@ -107,24 +107,7 @@ static void raise_fd_limit(void)
 	}
 }
 
-/* systemd's readiness protocol: one datagram to $NOTIFY_SOCKET (start-up only). */
-static void sd_notify_ready(void)
-{
-	const char *path = getenv("NOTIFY_SOCKET");
-	if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		return;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	strcpy(sa.sun_path, path);
-	if (sa.sun_path[0] == '@')
-		sa.sun_path[0] = 0;
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	const char msg[] = "READY=1";
-	sendto(fd, msg, sizeof msg - 1, 0, (struct sockaddr *)&sa,
-	       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path)));
-	close(fd);
-}
+static int build_config(struct config *cfg, char *err, size_t errlen);
 
 /* One worker: its own ring, connection table and pools. */
 static int serve(const int *fds)
@@ -152,7 +135,7 @@ static int supervise(int workers, int (*fds)[RINGD_MAX_LISTEN])
 {
 	pid_t pids[MAX_WORKERS] = { 0 };
 	int alive = 0;
-	bool stopping = false;
+	bool stopping = false, ready = false;
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -167,8 +150,10 @@ static int supervise(int workers, int (*fds)[RINGD_MAX_LISTEN])
 			if (pids[w] > 0)
 				continue;
 			pid_t pid = fork();
-			if (pid == 0)
+			if (pid == 0) {
+				sd_notify_forget();   /* systemd hears from the supervisor only */
 				_exit(serve(fds[w]));
+			}
 			if (pid < 0) {
 				fprintf(stderr, "ringd: fork: %s\n", strerror(errno));
 				break;
@@ -178,11 +163,28 @@ static int supervise(int workers, int (*fds)[RINGD_MAX_LISTEN])
 		}
 		if (alive == 0)
 			return 0;
+		if (!ready) {
+			sd_notify("READY=1", false);
+			ready = true;
+		}
 		struct timespec one = { .tv_sec = 1 };
 		int sig = sigtimedwait(&set, NULL, &one);
 		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGUSR1) {
-			if (sig == SIGTERM || sig == SIGINT)
+			if (sig == SIGTERM || sig == SIGINT) {
 				stopping = true;
+				sd_notify("STOPPING=1", false);
+			} else if (sig == SIGHUP) {
+				/* Each worker reloads itself; one that fails keeps its old config. */
+				sd_notify("RELOADING=1", false);
+				static struct config next;
+				char err[1024];
+				if (build_config(&next, err, sizeof err) == 0) {
+					srv.cfg = next;   /* what a restarted worker starts with */
+					sd_notify("READY=1", false);
+				}
+				else
+					fprintf(stderr, "ringd: reload: %s\n", err);
+			}
 			for (int w = 0; w < workers; w++)
 				if (pids[w] > 0)
 					kill(pids[w], sig);
@@ -207,32 +209,158 @@ static int supervise(int workers, int (*fds)[RINGD_MAX_LISTEN])
 	}
 }
 
+/* What the command line said, kept so a reload assembles the configuration the
+ * same way start-up did: defaults, the file, each -o in order, then -r and -l. */
+static struct {
+	const char *config_path;
+	const char *root;
+	const char *overrides[64];
+	int n_over;
+	const char *listens[RINGD_MAX_LISTEN];
+	int n_lis;
+} args;
+static bool socket_activated;
+
+static int build_config(struct config *cfg, char *err, size_t errlen)
+{
+	config_defaults(cfg);
+	if (args.config_path && config_load_file(cfg, args.config_path, err, errlen))
+		return -1;
+	for (int i = 0; i < args.n_over; i++)
+		if (config_override(cfg, args.overrides[i], err, errlen))
+			return -1;
+	char why[512];
+	if (args.root && config_set(cfg, "server", "root", args.root, why, sizeof why)) {
+		snprintf(err, errlen, "-r: %s", why);
+		return -1;
+	}
+	if (args.n_lis) {
+		char joined[RINGD_MAX_LISTEN * 72] = "";
+		for (int i = 0; i < args.n_lis; i++) {
+			if (i)
+				strcat(joined, ",");
+			strncat(joined, args.listens[i], 70);
+		}
+		if (config_set(cfg, "server", "listen", joined, why, sizeof why)) {
+			snprintf(err, errlen, "-l: %s", why);
+			return -1;
+		}
+	}
+	if (config_validate(cfg, why, sizeof why)) {
+		snprintf(err, errlen, "%s: %s", args.config_path ? args.config_path : "configuration", why);
+		return -1;
+	}
+	return 0;
+}
+
+static bool same_listen(const struct config *a, const struct config *b)
+{
+	if (a->n_listen != b->n_listen)
+		return false;
+	for (int i = 0; i < a->n_listen; i++)
+		if (strcmp(a->listen[i].text, b->listen[i].text))
+			return false;
+	return true;
+}
+
+/* SIGHUP in a worker's loop. Loading configuration may block (the brief allows it
+ * for config loading); the loop pauses for the time it takes to read a small file.
+ * Everything is prepared first; on any error the running configuration stays. */
+void server_reload(void)
+{
+	static struct config next;
+	char err[1024];
+	int root_fd = -1, fds[RINGD_MAX_LISTEN], n_fds = -1;
+
+	if (build_config(&next, err, sizeof err)) {
+		log_msg(LOGL_ERROR, "reload: %s; keeping the running configuration", err);
+		return;
+	}
+	if (strcmp(next.root, srv.cfg.root)) {
+		root_fd = open(next.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (root_fd < 0) {
+			log_msg(LOGL_ERROR, "reload: root %s: %s; keeping the running configuration",
+				next.root, strerror(errno));
+			return;
+		}
+	}
+	if (!socket_activated && !same_listen(&next, &srv.cfg)) {
+		n_fds = listen_open_all(&next, fds, RINGD_MAX_LISTEN, err, sizeof err);
+		if (n_fds < 0) {
+			log_msg(LOGL_ERROR, "reload: listen %s; keeping the running configuration", err);
+			if (root_fd >= 0)
+				close(root_fd);
+			return;
+		}
+	}
+	if (log_reconfigure(&next, err, sizeof err)) {
+		log_msg(LOGL_ERROR, "reload: log %s; keeping the running configuration", err);
+		if (root_fd >= 0)
+			close(root_fd);
+		for (int i = 0; i < n_fds; i++)
+			close(fds[i]);
+		return;
+	}
+	/* Sizes fixed at start-up (pools, tables, processes, identity) need a restart. */
+	if (next.max_connections != srv.cfg.max_connections || next.max_header_bytes != srv.cfg.max_header_bytes ||
+	    next.workers != srv.cfg.workers || strcmp(next.user, srv.cfg.user) ||
+	    next.cache_entries != srv.cfg.cache_entries || next.cache_memory_mb != srv.cfg.cache_memory_mb ||
+	    next.cache_max_file != srv.cfg.cache_max_file)
+		log_msg(LOGL_WARN, "reload: max_connections, max_header_bytes, workers, user and the "
+			"[cache] sizes take effect at the next restart");
+	next.max_connections = srv.cfg.max_connections;
+	next.max_header_bytes = srv.cfg.max_header_bytes;
+	next.workers = srv.cfg.workers;
+	strcpy(next.user, srv.cfg.user);
+	next.cache_entries = srv.cfg.cache_entries;
+	next.cache_memory_mb = srv.cfg.cache_memory_mb;
+	next.cache_max_file = srv.cfg.cache_max_file;
+	if (socket_activated) {
+		memcpy(next.listen, srv.cfg.listen, sizeof next.listen);
+		next.n_listen = srv.cfg.n_listen;
+	}
+
+	/* Commit. Requests in flight keep their open files; new ones see the new root. */
+	if (root_fd >= 0) {
+		loop_submit_close(srv.root_fd);
+		srv.root_fd = root_fd;
+	}
+	cache_flush();
+	if (n_fds >= 0)
+		listen_replace(fds, n_fds);
+	struct mime_table *old = srv.mime;
+	srv.cfg = next;
+	if (load_mime() == 0)
+		mime_table_free(old);
+	else
+		srv.mime = old;
+	log_msg(LOGL_INFO, "configuration reloaded");
+}
+
 int main(int argc, char **argv)
 {
 	struct config *cfg = &srv.cfg;
-	const char *config_path = NULL, *root = NULL;
-	const char *overrides[64], *listens[RINGD_MAX_LISTEN];
-	int n_over = 0, n_lis = 0, opt;
+	int opt;
 	bool check_only = false;
 	char err[1024];
 
 	while ((opt = getopt(argc, argv, "c:r:l:o:tVh")) != -1) {
 		switch (opt) {
-		case 'c': config_path = optarg; break;
-		case 'r': root = optarg; break;
+		case 'c': args.config_path = optarg; break;
+		case 'r': args.root = optarg; break;
 		case 'l':
-			if (n_lis == RINGD_MAX_LISTEN) {
+			if (args.n_lis == RINGD_MAX_LISTEN) {
 				fprintf(stderr, "ringd: at most %d -l options\n", RINGD_MAX_LISTEN);
 				return 2;
 			}
-			listens[n_lis++] = optarg;
+			args.listens[args.n_lis++] = optarg;
 			break;
 		case 'o':
-			if (n_over == 64) {
+			if (args.n_over == 64) {
 				fprintf(stderr, "ringd: at most 64 -o options\n");
 				return 2;
 			}
-			overrides[n_over++] = optarg;
+			args.overrides[args.n_over++] = optarg;
 			break;
 		case 't': check_only = true; break;
 		case 'V': printf("ringd %s\n", RINGD_VERSION); return 0;
@@ -255,36 +383,13 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 
-	config_defaults(cfg);
-	if (!config_path && access(DEFAULT_CONFIG, F_OK) == 0)
-		config_path = DEFAULT_CONFIG;
-	if (config_path && config_load_file(cfg, config_path, err, sizeof err)) {
-		fprintf(stderr, "%s\n", err);
-		return 1;
-	}
-	for (int i = 0; i < n_over; i++) {
-		if (config_override(cfg, overrides[i], err, sizeof err)) {
-			fprintf(stderr, "%s\n", err);
-			return 1;
-		}
-	}
-	if (root && config_set(cfg, "server", "root", root, err, sizeof err)) {
-		fprintf(stderr, "-r: %s\n", err);
-		return 1;
-	}
-	if (n_lis) {
-		char joined[RINGD_MAX_LISTEN * 72] = "";
-		for (int i = 0; i < n_lis; i++) {
-			if (i)
-				strcat(joined, ",");
-			strncat(joined, listens[i], 70);
-		}
-		if (config_set(cfg, "server", "listen", joined, err, sizeof err)) {
-			fprintf(stderr, "-l: %s\n", err);
-			return 1;
-		}
-	}
-	if (config_validate(cfg, err, sizeof err)) {
+	if (!args.config_path && access(DEFAULT_CONFIG, F_OK) == 0)
+		args.config_path = DEFAULT_CONFIG;
+	/* A relative config path must still name the same file after a reload. */
+	static char config_abs[4096];
+	if (args.config_path && args.config_path[0] != '/' && realpath(args.config_path, config_abs))
+		args.config_path = config_abs;
+	if (build_config(cfg, err, sizeof err)) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
@@ -306,15 +411,27 @@ int main(int argc, char **argv)
 		workers = 1;
 
 	/* Each worker gets its own socket per address (SO_REUSEPORT), bound here while
-	 * we may still be root. */
+	 * we may still be root; or, under socket activation, all share systemd's. */
 	static int fds[MAX_WORKERS][RINGD_MAX_LISTEN];
-	for (int w = 0; w < workers; w++) {
-		int n = listen_open_all(cfg, fds[w], RINGD_MAX_LISTEN, err, sizeof err);
-		if (n < 0) {
-			fprintf(stderr, "ringd: listen %s\n", err);
-			return 1;
-		}
+	int n = check_only ? 0 : sd_listen_fds(fds[0], RINGD_MAX_LISTEN);
+	if (n < 0) {
+		fprintf(stderr, "ringd: LISTEN_FDS: inherited descriptors are not usable\n");
+		return 1;
+	}
+	if (n > 0) {
+		socket_activated = true;
 		srv.n_listen = n;
+		for (int w = 1; w < workers; w++)
+			memcpy(fds[w], fds[0], sizeof fds[0]);
+	} else {
+		for (int w = 0; w < workers; w++) {
+			n = listen_open_all(cfg, fds[w], RINGD_MAX_LISTEN, err, sizeof err);
+			if (n < 0) {
+				fprintf(stderr, "ringd: listen %s\n", err);
+				return 1;
+			}
+			srv.n_listen = n;
+		}
 	}
 	for (int i = 0; i < srv.n_listen; i++) {
 		struct sockaddr_storage ss;
@@ -339,15 +456,19 @@ int main(int argc, char **argv)
 		return 1;
 
 	char addrs[RINGD_MAX_LISTEN * 72] = "";
-	for (int i = 0; i < cfg->n_listen; i++) {
+	if (socket_activated)
+		snprintf(addrs, sizeof addrs, "%d socket(s) from systemd", srv.n_listen);
+	for (int i = 0; !socket_activated && i < cfg->n_listen; i++) {
 		if (i)
 			strcat(addrs, " ");
 		strncat(addrs, cfg->listen[i].text, 70);
 	}
 	log_msg(LOGL_INFO, "ringd %s serving %s on %s (%d worker%s, body=%s)", RINGD_VERSION, cfg->root,
 		addrs, workers, workers > 1 ? "s" : "", cfg->body == BODY_SPLICE ? "splice" : "read");
-	sd_notify_ready();
-	if (workers == 1)
+	sd_notify_init();
+	if (workers == 1) {
+		sd_notify("READY=1", false);
 		return serve(fds[0]);
+	}
 	return supervise(workers, fds);
 }

@@ -304,7 +304,7 @@ struct exchange {
 struct conn {
 	int fd;
 	uint8_t state;             /* enum conn_state */
-	uint8_t listener;
+	uint8_t family;            /* AF_INET or AF_INET6: the listener's */
 	bool recv_armed;           /* a multishot recv is in flight */
 	bool closing_after;        /* close once the current response is sent */
 	bool eof;                  /* the client shut its write side */
@@ -357,6 +357,15 @@ static inline uint64_t conn_ud(const struct conn *c, enum op op)
 	return ud_pack(op, (uint32_t)(c - srv.conns), c->gen);
 }
 
+/* main.c */
+void server_reload(void);                  /* SIGHUP: build, check, then swap the configuration */
+
+/* systemd.c */
+void sd_notify_init(void);
+void sd_notify_forget(void);
+void sd_notify(const char *msg, bool in_loop);  /* msg: a string literal */
+int sd_listen_fds(int *fds, int max);
+
 /* loop.c */
 int loop_init(void);
 int loop_run(void);                        /* returns the exit code */
@@ -370,13 +379,14 @@ extern const char *loop_features;          /* for the start-up line */
 /* listen.c */
 int listen_open_all(const struct config *cfg, int *fds, int max, char *err, size_t errlen);
 void listen_arm(int idx);                  /* multishot accept on listener idx */
-void listen_on_accept(int idx, int res, unsigned flags);
+void listen_on_accept(int idx, uint32_t gen, int res, unsigned flags);
 void listen_stop(void);                    /* graceful stop: cancel accepts, close sockets */
 void listen_resume(void);                  /* a slot or fd freed: re-arm paused accepts */
+void listen_replace(const int *fds, int n);  /* reload: new sockets in, old ones closed */
 
 /* conn.c */
 int conn_table_init(uint32_t max);
-void conn_start(int fd, int listener);
+void conn_start(int fd, int family);
 void conn_complete(enum op op, struct conn *c, int res, unsigned flags);
 void conn_close(struct conn *c);           /* the one place a failing connection ends */
 void conn_timeout(struct conn *c);
@@ -413,6 +423,7 @@ void cache_set_body(struct centry *e, const char *data);
 void cache_ref(struct centry *e);
 void cache_unref(struct centry *e);
 void cache_trim_pools(void);                   /* once a second */
+void cache_flush(void);                         /* reload: forget everything */
 
 /* http_resp.c */
 size_t resp_head(struct conn *c, struct exchange *ex, char *out, size_t cap);
@@ -446,6 +457,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(pri
 void log_flush(void);                           /* one write SQE per log per iteration */
 void log_write_done(uint32_t which, int res);
 void log_reopen(void);
+int log_reconfigure(const struct config *next, char *err, size_t errlen); /* reload */
 void log_reopened(uint32_t which, int res);
 void log_chown(unsigned uid, unsigned gid);    /* start-up, before dropping root */
 void log_loop_started(void);                    /* from now on, lines go through the ring */
