@@ -114,6 +114,9 @@ static int serve(const int *fds)
 {
 	for (int i = 0; i < srv.n_listen; i++)
 		srv.listen_fd[i] = fds[i];
+	/* The ring first: under a tight descriptor limit it must not lose to the pipes. */
+	if (loop_init())
+		return 1;
 	if (conn_table_init((uint32_t)srv.cfg.max_connections) || send_pipes_init()) {
 		log_msg(LOGL_ERROR, "out of memory setting up %d connections", srv.cfg.max_connections);
 		return 1;
@@ -123,8 +126,6 @@ static int serve(const int *fds)
 		log_msg(LOGL_ERROR, "out of memory for the file cache");
 		return 1;
 	}
-	if (loop_init())
-		return 1;
 	return loop_run();
 }
 

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <liburing.h>
@@ -34,7 +35,12 @@ int send_pipes_init(void)
 		return 0;
 	/* Pipes are made here because making one in the loop would be a syscall. When
 	 * all are busy, a response falls back to body=read. */
-	for (int i = 0; i < RINGD_PIPES; i++) {
+	/* Pipes cost two descriptors each; leave most of the limit to connections. */
+	struct rlimit rl;
+	int want = RINGD_PIPES;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 16 < (rlim_t)want)
+		want = (int)(rl.rlim_cur / 16);
+	for (int i = 0; i < want; i++) {
 		int fds[2];
 		if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0)
 			break;
@@ -43,7 +49,9 @@ int send_pipes_init(void)
 		pipe_free[n_pipe_free++] = i;
 		n_pipes++;
 	}
-	return n_pipes > 0 ? 0 : -1;
+	if (n_pipes == 0)
+		log_msg(LOGL_WARN, "no pipes for body=splice (descriptor limit); bodies use body=read");
+	return 0;
 }
 
 static void drain_pipe(int p)

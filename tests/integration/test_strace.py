@@ -202,7 +202,12 @@ class StraceWorkersTests(StraceTestBase):
         return sorted(kids)
 
     def test_worker_main_threads_only_io_uring_enter(self):
+        # The port accepts (backlog) before the supervisor has forked: wait for them.
+        deadline = time.monotonic() + 3
         kids = self.children()
+        while len(kids) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            kids = self.children()
         if not kids:
             # in-process workers (threads): fall back to the main process
             kids = [self.d.proc.pid]
