@@ -20,8 +20,8 @@ static bool armed[RINGD_MAX_LISTEN];
 static uint32_t gen;
 static int old_family[RINGD_MAX_LISTEN];
 
-static int open_one(const struct sockaddr *sa, socklen_t len, bool dual, char *err, size_t errlen,
-		    const char *text)
+static int open_one(const struct sockaddr *sa, socklen_t len, bool dual, bool reuseport,
+		    char *err, size_t errlen, const char *text)
 {
 	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -31,7 +31,8 @@ static int open_one(const struct sockaddr *sa, socklen_t len, bool dual, char *e
 	int one = 1, zero = 0;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	/* Workers each bind their own socket to the same port (the nginx model). */
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+	if (reuseport)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
 	if (sa->sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, dual ? &zero : &one, sizeof one);
 	/* Replies are written whole; don't make a client wait out Nagle + delayed ACK. */
@@ -45,27 +46,53 @@ static int open_one(const struct sockaddr *sa, socklen_t len, bool dual, char *e
 	return fd;
 }
 
-int listen_open_all(const struct config *cfg, int *fds, int max, char *err, size_t errlen)
+static int open_addr(const struct listen_addr *la, bool reuseport, char *err, size_t errlen)
+{
+	int fd = open_one((const struct sockaddr *)&la->ss, la->len, la->any_addr, reuseport, err, errlen,
+			  la->text);
+	if (fd == -EAFNOSUPPORT && la->any_addr) {
+		/* No IPv6 in this kernel: "*" means every IPv4 address then. */
+		struct sockaddr_in sin = { .sin_family = AF_INET,
+			.sin_port = ((const struct sockaddr_in6 *)&la->ss)->sin6_port };
+		fd = open_one((const struct sockaddr *)&sin, sizeof sin, false, reuseport, err, errlen,
+			      la->text);
+	}
+	return fd;
+}
+
+static bool holds(const struct config *held, const struct listen_addr *la)
+{
+	for (int i = 0; held && i < held->n_listen; i++)
+		if (!strcmp(held->listen[i].text, la->text))
+			return true;
+	return false;
+}
+
+/* SO_REUSEPORT would let us share a port with another server (even another ringd)
+ * without a word; a plain bind first tells whether the address is really free.
+ * With probe, every address not already in `held` (ours) is checked that way. */
+int listen_open_all(const struct config *cfg, int *fds, int max, bool probe, const struct config *held,
+		    char *err, size_t errlen)
 {
 	int n = 0;
 	for (int i = 0; i < cfg->n_listen && n < max; i++) {
 		const struct listen_addr *la = &cfg->listen[i];
-		int fd = open_one((const struct sockaddr *)&la->ss, la->len, la->any_addr, err, errlen,
-				  la->text);
-		if (fd == -EAFNOSUPPORT && la->any_addr) {
-			/* No IPv6 in this kernel: "*" means every IPv4 address then. */
-			struct sockaddr_in sin = { .sin_family = AF_INET,
-				.sin_port = ((const struct sockaddr_in6 *)&la->ss)->sin6_port };
-			fd = open_one((const struct sockaddr *)&sin, sizeof sin, false, err, errlen, la->text);
+		if (probe && !holds(held, la)) {
+			int p = open_addr(la, false, err, errlen);
+			if (p < 0)
+				goto fail;
+			close(p);
 		}
-		if (fd < 0) {
-			for (int j = 0; j < n; j++)
-				close(fds[j]);
-			return -1;
-		}
+		int fd = open_addr(la, true, err, errlen);
+		if (fd < 0)
+			goto fail;
 		fds[n++] = fd;
 	}
 	return n;
+fail:
+	for (int j = 0; j < n; j++)
+		close(fds[j]);
+	return -1;
 }
 
 void listen_arm(int idx)

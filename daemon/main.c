@@ -129,13 +129,102 @@ static int serve(const int *fds)
 	return loop_run();
 }
 
+static bool socket_activated;
+
 /* workers > 1: fork them, pass signals on, restart one that dies abnormally.
  * Signals stay blocked here (and so in the children, whose loops read them from a
- * signalfd); the supervisor takes them synchronously with sigtimedwait. */
+ * signalfd); the supervisor takes them synchronously with sigtimedwait.
+ *
+ * The supervisor keeps each worker's sockets, so a restarted worker takes over the
+ * same socket and its backlog. SIGHUP is the nginx model: build the new
+ * configuration, open sockets for new addresses (unchanged ones are kept, so no
+ * connection is ever refused), start new workers, and let the old ones drain. */
+static int n_workers;
+static int (*wfds)[RINGD_MAX_LISTEN];
+static int wn_fds;
+
+static void close_set(int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+static pid_t start_worker(int w)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		sd_notify_forget();   /* systemd hears from the supervisor only */
+		/* Keep only our own sockets: a sibling's socket held open here would stay
+		 * in the SO_REUSEPORT group after its owner stopped accepting. */
+		for (int v = 0; v < n_workers && !socket_activated; v++)
+			if (v != w)
+				close_set(wfds[v], wn_fds);
+		srv.n_listen = wn_fds;
+		_exit(serve(wfds[w]));
+	}
+	if (pid < 0)
+		fprintf(stderr, "ringd: fork: %s\n", strerror(errno));
+	return pid;
+}
+
+/* Reload: the new configuration and socket sets, or the old ones on any error. */
+static bool supervisor_reload(void)
+{
+	static struct config next;
+	static int nfds[MAX_WORKERS][RINGD_MAX_LISTEN];
+	char err[1024];
+	int n = 0;
+	if (build_config(&next, err, sizeof err)) {
+		fprintf(stderr, "ringd: reload: %s; keeping the running configuration\n", err);
+		return false;
+	}
+	if (socket_activated) {
+		memcpy(next.listen, srv.cfg.listen, sizeof next.listen);
+		next.n_listen = srv.cfg.n_listen;
+	}
+	/* Addresses we already listen on keep their sockets; new ones are opened. */
+	for (int w = 0; w < n_workers; w++) {
+		n = 0;
+		for (int i = 0; i < next.n_listen; i++) {
+			int have = -1;
+			for (int j = 0; j < srv.cfg.n_listen; j++)
+				if (!strcmp(srv.cfg.listen[j].text, next.listen[i].text))
+					have = j;
+			if (have >= 0 || socket_activated) {
+				nfds[w][n++] = dup(wfds[w][have >= 0 ? have : i]);
+				continue;
+			}
+			struct config one = next;
+			one.listen[0] = next.listen[i];
+			one.n_listen = 1;
+			if (listen_open_all(&one, &nfds[w][n], 1, w == 0, NULL, err, sizeof err) != 1) {
+				fprintf(stderr, "ringd: reload: listen %s; keeping the running configuration\n", err);
+				for (int v = 0; v <= w; v++)
+					close_set(nfds[v], v == w ? n : next.n_listen);
+				return false;
+			}
+			n++;
+		}
+	}
+	for (int w = 0; w < n_workers; w++) {
+		close_set(wfds[w], wn_fds);
+		memcpy(wfds[w], nfds[w], sizeof nfds[w]);
+	}
+	wn_fds = next.n_listen;
+	srv.cfg = next;
+	for (int i = 0; i < wn_fds; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof ss;
+		getsockname(wfds[0][i], (struct sockaddr *)&ss, &len);
+		srv.listen_family[i] = ss.ss_family;
+	}
+	return true;
+}
+
 static int supervise(int workers, int (*fds)[RINGD_MAX_LISTEN])
 {
 	pid_t pids[MAX_WORKERS] = { 0 };
-	int alive = 0;
+	int alive = 0;   /* current workers, plus old ones still draining */
 	bool stopping = false, ready = false;
 	sigset_t set;
 	sigemptyset(&set);
@@ -145,20 +234,17 @@ static int supervise(int workers, int (*fds)[RINGD_MAX_LISTEN])
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	n_workers = workers;
+	wfds = fds;
+	wn_fds = srv.n_listen;
 
 	for (;;) {
 		for (int w = 0; w < workers && !stopping; w++) {
 			if (pids[w] > 0)
 				continue;
-			pid_t pid = fork();
-			if (pid == 0) {
-				sd_notify_forget();   /* systemd hears from the supervisor only */
-				_exit(serve(fds[w]));
-			}
-			if (pid < 0) {
-				fprintf(stderr, "ringd: fork: %s\n", strerror(errno));
+			pid_t pid = start_worker(w);
+			if (pid < 0)
 				break;
-			}
 			pids[w] = pid;
 			alive++;
 		}
@@ -170,22 +256,35 @@ static int supervise(int workers, int (*fds)[RINGD_MAX_LISTEN])
 		}
 		struct timespec one = { .tv_sec = 1 };
 		int sig = sigtimedwait(&set, NULL, &one);
-		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGUSR1) {
-			if (sig == SIGTERM || sig == SIGINT) {
+		if (sig == SIGTERM || sig == SIGINT) {
+			if (!stopping) {
 				stopping = true;
 				sd_notify("STOPPING=1", false);
-			} else if (sig == SIGHUP) {
-				/* Each worker reloads itself; one that fails keeps its old config. */
-				sd_notify("RELOADING=1", false);
-				static struct config next;
-				char err[1024];
-				if (build_config(&next, err, sizeof err) == 0) {
-					srv.cfg = next;   /* what a restarted worker starts with */
-					sd_notify("READY=1", false);
-				}
-				else
-					fprintf(stderr, "ringd: reload: %s\n", err);
+				/* Our copies must not keep the ports open while workers drain. */
+				for (int w = 0; w < workers; w++)
+					close_set(fds[w], wn_fds);
+				wn_fds = 0;
 			}
+			for (int w = 0; w < workers; w++)
+				if (pids[w] > 0)
+					kill(pids[w], sig);
+			continue;
+		}
+		if (sig == SIGHUP && !stopping) {
+			sd_notify("RELOADING=1", false);
+			if (supervisor_reload()) {
+				/* Old workers drain and exit; they are no longer ours to restart. */
+				for (int w = 0; w < workers; w++) {
+					if (pids[w] > 0)
+						kill(pids[w], SIGTERM);
+					pids[w] = 0;
+				}
+				fprintf(stderr, "ringd: configuration reloaded; new workers started\n");
+			}
+			sd_notify("READY=1", false);
+			continue;
+		}
+		if (sig == SIGUSR1) {
 			for (int w = 0; w < workers; w++)
 				if (pids[w] > 0)
 					kill(pids[w], sig);
@@ -194,11 +293,11 @@ static int supervise(int workers, int (*fds)[RINGD_MAX_LISTEN])
 		int status;
 		pid_t pid;
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			alive--;
 			for (int w = 0; w < workers; w++) {
 				if (pids[w] != pid)
-					continue;
+					continue;   /* an old worker done draining */
 				pids[w] = 0;
-				alive--;
 				bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 				if (!stopping && !clean)
 					fprintf(stderr, "ringd: worker %d (pid %d) died (status %d); restarting\n",
@@ -210,6 +309,7 @@ static int supervise(int workers, int (*fds)[RINGD_MAX_LISTEN])
 	}
 }
 
+
 /* What the command line said, kept so a reload assembles the configuration the
  * same way start-up did: defaults, the file, each -o in order, then -r and -l. */
 static struct {
@@ -220,7 +320,6 @@ static struct {
 	const char *listens[RINGD_MAX_LISTEN];
 	int n_lis;
 } args;
-static bool socket_activated;
 
 static int build_config(struct config *cfg, char *err, size_t errlen)
 {
@@ -286,7 +385,7 @@ void server_reload(void)
 		}
 	}
 	if (!socket_activated && !same_listen(&next, &srv.cfg)) {
-		n_fds = listen_open_all(&next, fds, RINGD_MAX_LISTEN, err, sizeof err);
+		n_fds = listen_open_all(&next, fds, RINGD_MAX_LISTEN, true, &srv.cfg, err, sizeof err);
 		if (n_fds < 0) {
 			log_msg(LOGL_ERROR, "reload: listen %s; keeping the running configuration", err);
 			if (root_fd >= 0)
@@ -426,7 +525,7 @@ int main(int argc, char **argv)
 			memcpy(fds[w], fds[0], sizeof fds[0]);
 	} else {
 		for (int w = 0; w < workers; w++) {
-			n = listen_open_all(cfg, fds[w], RINGD_MAX_LISTEN, err, sizeof err);
+			n = listen_open_all(cfg, fds[w], RINGD_MAX_LISTEN, w == 0, NULL, err, sizeof err);
 			if (n < 0) {
 				fprintf(stderr, "ringd: listen %s\n", err);
 				return 1;

@@ -377,7 +377,8 @@ void loop_submit_close(int fd);
 extern const char *loop_features;          /* for the start-up line */
 
 /* listen.c */
-int listen_open_all(const struct config *cfg, int *fds, int max, char *err, size_t errlen);
+int listen_open_all(const struct config *cfg, int *fds, int max, bool probe, const struct config *held,
+		    char *err, size_t errlen);
 void listen_arm(int idx);                  /* multishot accept on listener idx */
 void listen_on_accept(int idx, uint32_t gen, int res, unsigned flags);
 void listen_stop(void);                    /* graceful stop: cancel accepts, close sockets */
