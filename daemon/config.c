@@ -546,7 +546,7 @@ static const struct key keys[] = {
 	WORD("log", "level", log_level, level_words),
 	INT("cache", "entries", cache_entries, 0, 1048576),
 	INT("cache", "memory", cache_memory_mb, 0, 65536),
-	INT("cache", "max_file", cache_max_file, 0, 16777216),
+	INT("cache", "max_file", cache_max_file, 0, RINGD_CHUNK_SIZE),
 	INT("cache", "revalidate", cache_revalidate, 1, 3600),
 };
 

@@ -76,10 +76,19 @@ static void plain_send(struct conn *c, const void *buf, size_t len, bool more)
 	c->inflight++;
 }
 
+static void plain_sendmsg(struct conn *c, const struct msghdr *msg)
+{
+	struct io_uring_sqe *sqe = loop_sqe();
+	io_uring_prep_sendmsg(sqe, c->fd, msg, MSG_NOSIGNAL | MSG_WAITALL);
+	io_uring_sqe_set_data64(sqe, conn_ud(c, OP_SEND));
+	c->inflight++;
+}
+
 const struct transport plain_transport = {
 	.name = "tcp",
 	.arm_recv = plain_arm_recv,
 	.send = plain_send,
+	.sendmsg = plain_sendmsg,
 	.can_splice = true,
 };
 
@@ -408,6 +417,7 @@ static void on_recv(struct conn *c, int res, unsigned flags)
 		return;
 	}
 	if (res < 0) {
+		log_msg(LOGL_DEBUG, "recv: %s (state %d)", strerror(-res), c->state);
 		if (c->state == CONN_SENDING || c->state == CONN_RESOLVING)
 			conn_abort(c, strerror(-res));
 		else

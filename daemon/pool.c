@@ -11,6 +11,7 @@
 
 #define POOL_KEEP_WARM 64      /* free blocks kept resident for the next burst */
 #define POOL_TRIM_MAX  1024    /* madvise SQEs per pool per tick, at most */
+#define PAGE           4096
 
 static struct pool *pools[32];
 static int n_pools;
@@ -66,9 +67,17 @@ void pool_trim(struct pool *p)
 	p->nfree -= k;
 	p->n_trimming = p->trim_pending = k;
 	for (uint32_t i = 0; i < k; i++) {
+		/* Only whole pages inside the block: madvise works on pages, and a page
+		 * shared with a neighbouring block would zero what its owner wrote. */
+		uintptr_t start = (uintptr_t)(p->base + (size_t)p->trimming[i] * p->size);
+		uintptr_t end = start + p->size;
+		start = (start + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
+		end &= ~(uintptr_t)(PAGE - 1);
 		struct io_uring_sqe *sqe = loop_sqe();
-		io_uring_prep_madvise(sqe, p->base + (size_t)p->trimming[i] * p->size,
-				      (off_t)p->size, MADV_DONTNEED);
+		if (end > start)
+			io_uring_prep_madvise(sqe, (void *)start, (off_t)(end - start), MADV_DONTNEED);
+		else
+			io_uring_prep_nop(sqe);
 		io_uring_sqe_set_data64(sqe, ud_pack(OP_POOL_TRIM, p->id, 0));
 	}
 }

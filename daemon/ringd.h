@@ -24,6 +24,7 @@
 #define RINGD_ETAG_MAX          64
 #define RINGD_HTTP_DATE_LEN     29      /* "Sun, 06 Nov 1994 08:49:37 GMT" */
 #define RINGD_MAX_PRECOMP       3
+#define RINGD_CHUNK_SIZE        65536   /* body chunk for body=read; also the largest cached body */
 
 /* A byte span inside a buffer we own; not NUL-terminated. */
 struct span {
@@ -193,6 +194,7 @@ const char *encoding_suffix(enum encoding e);      /* ".br", ".zst", ".gz" */
 /* ================================================================== */
 #include <netinet/in.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 struct io_uring_sqe;
 struct io_uring_cqe;
@@ -201,7 +203,6 @@ struct io_uring_cqe;
 #define RINGD_RECV_BUF_SIZE   4096   /* one provided receive buffer */
 #define RINGD_RECV_BUFS       1024   /* entries in the provided-buffer ring (power of 2) */
 #define RINGD_TX_SIZE         16384  /* response head + small bodies sent inline */
-#define RINGD_CHUNK_SIZE      65536  /* body chunk for body=read */
 #define RINGD_PIPE_SIZE       262144 /* pipe capacity for body=splice */
 #define RINGD_PIPES           256    /* pipes created at start-up; when all are busy, body=read */
 #define RINGD_LINGER_SECS     5      /* drain time after a final response before close */
@@ -263,6 +264,7 @@ struct transport {
 	const char *name;
 	void (*arm_recv)(struct conn *c);                   /* multishot receive */
 	void (*send)(struct conn *c, const void *buf, size_t len, bool more);
+	void (*sendmsg)(struct conn *c, const struct msghdr *msg);        /* completes as OP_SEND */
 	bool can_splice;                                    /* file pages may go straight to the fd */
 };
 
@@ -294,6 +296,9 @@ struct exchange {
 	uint32_t pipe_fill;        /* bytes sitting in the pipe */
 	char *chunk;               /* body=read buffer (pool), NULL when none */
 	const char *piece;         /* body bytes being sent: chunk, or the cached body */
+	bool vec;                  /* head and cached body left together in one sendmsg */
+	struct iovec iov[2];
+	struct msghdr msg;
 	uint32_t chunk_len, chunk_sent;
 	uint32_t tx_len, tx_sent;  /* bytes of tx queued / already sent */
 	uint32_t path_len;

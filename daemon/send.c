@@ -166,7 +166,11 @@ static void start_body(struct conn *c)
 		send_memory(c);
 		return;
 	}
-	if (srv.cfg.body == BODY_SPLICE && c->tp->can_splice && n_pipe_free > 0) {
+	/* A file small enough for the cache is read whole (which fills the cache, so
+	 * the next request is a send from memory) rather than spliced: a splice always
+	 * runs on an io-wq thread, and the hand-off costs more than copying 64 KiB. */
+	bool fill_cache = cache_wants_body(ex->entry) && ex->body_off == 0 && ex->body_left == ex->size;
+	if (!fill_cache && srv.cfg.body == BODY_SPLICE && c->tp->can_splice && n_pipe_free > 0) {
 		ex->pipe = pipe_free[--n_pipe_free];
 		next_splice(c);
 		return;
@@ -244,6 +248,15 @@ void send_response(struct conn *c)
 		ex->chunk_len = (uint32_t)ex->body_left;  /* what the READ must return */
 		ex->body_left = 0;
 	}
+	if (ex->body_left && ex->body_mem) {
+		/* Cached body too big to copy behind the head: both in one sendmsg. */
+		ex->vec = true;
+		ex->iov[0] = (struct iovec){ ex->tx, ex->tx_len };
+		ex->iov[1] = (struct iovec){ (void *)(ex->body_mem + ex->body_off), ex->body_left };
+		ex->msg = (struct msghdr){ .msg_iov = ex->iov, .msg_iovlen = 2 };
+		c->tp->sendmsg(c, &ex->msg);
+		return;
+	}
 	c->tp->send(c, ex->tx, ex->tx_len, ex->body_left > 0);
 }
 
@@ -278,6 +291,27 @@ void send_complete(struct conn *c, enum op op, int res)
 			return;
 		}
 		timer_set(c, (uint32_t)srv.cfg.send_timeout);
+		if (ex->vec) {
+			/* Head and body went together; a short send (rare with MSG_WAITALL)
+			 * continues with plain sends from where it stopped. */
+			ex->vec = false;
+			uint32_t head = ex->tx_len - ex->tx_sent, n = (uint32_t)res;
+			if (n < head) {
+				ex->tx_sent += n;
+				c->tp->send(c, ex->tx + ex->tx_sent, ex->tx_len - ex->tx_sent, true);
+				return;
+			}
+			ex->tx_sent = ex->tx_len;
+			n -= head;
+			ex->body_off += n;
+			ex->body_left -= n;
+			body_progress(c, n);
+			if (ex->body_left)
+				send_memory(c);
+			else
+				conn_response_done(c);
+			return;
+		}
 		if (head_phase) {
 			ex->tx_sent += (uint32_t)res;
 			if (ex->tx_sent < ex->tx_len) {
