@@ -336,6 +336,10 @@ int http_date_parse(const char *s, size_t len, time_t *out)
 	int64_t t = days_from_civil(year, mon, day) * 86400 + hour * 3600 + min * 60 + sec;
 	if ((time_t)t != t)
 		return -1;  /* year 2038+ or pre-1902 with a 32-bit time_t */
+	/* A leap second on the last second of 9999 lands in year 10000, which no
+	 * HTTP-date can name (found by fuzz-cond): refuse it rather than clamp. */
+	if (t > 253402300799)
+		return -1;
 	*out = (time_t)t;
 	return 0;
 }
