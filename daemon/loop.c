@@ -70,6 +70,17 @@ void loop_submit_close(int fd)
 	io_uring_sqe_set_data64(sqe, ud_pack(OP_CLOSE, 0, 0));
 }
 
+/* The signals the server acts on; blocked from the start of main, read from a
+ * signalfd in the loop (or with sigtimedwait in the supervisor). */
+void loop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+}
+
 static int setup_ring(void)
 {
 	/* Best flags first; older kernels refuse the newer ones with EINVAL. */
@@ -166,11 +177,7 @@ int loop_init(void)
 		return -1;
 	}
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
+	loop_signals(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);

@@ -227,11 +227,7 @@ static int supervise(int workers, int (*fds)[RINGD_MAX_LISTEN])
 	int alive = 0;   /* current workers, plus old ones still draining */
 	bool stopping = false, ready = false;
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
+	loop_signals(&set);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	n_workers = workers;
@@ -476,11 +472,7 @@ int main(int argc, char **argv)
 	/* From here on TERM/INT/HUP/USR1 wait in the mask until the loop reads them
 	 * from its signalfd: a signal during start-up is not lost or fatal. */
 	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGUSR1);
+	loop_signals(&sigs);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 
 	if (!args.config_path && access(DEFAULT_CONFIG, F_OK) == 0)

@@ -372,6 +372,8 @@ void sd_notify(const char *msg, bool in_loop);  /* msg: a string literal */
 int sd_listen_fds(int *fds, int max);
 
 /* loop.c */
+#include <signal.h>
+void loop_signals(sigset_t *set);           /* TERM, INT, HUP, USR1 */
 int loop_init(void);
 int loop_run(void);                        /* returns the exit code */
 struct io_uring_sqe *loop_sqe(void);       /* never NULL: flushes when the SQ is full */

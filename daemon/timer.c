@@ -14,7 +14,6 @@ static uint32_t last_tick;       /* last second whose slot was processed */
 
 static void unlink_conn(struct conn *c)
 {
-	uint32_t self = conn_slot(c);
 	if (c->tw_prev != NIL)
 		srv.conns[c->tw_prev].tw_next = c->tw_next;
 	else
@@ -23,7 +22,6 @@ static void unlink_conn(struct conn *c)
 		srv.conns[c->tw_next].tw_prev = c->tw_prev;
 	c->tw_prev = c->tw_next = NIL;
 	c->scheduled = 0;
-	(void)self;
 }
 
 static void link_conn(struct conn *c, uint32_t at)
