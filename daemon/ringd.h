@@ -193,6 +193,7 @@ const char *encoding_suffix(enum encoding e);      /* ".br", ".zst", ".gz" */
 /* The daemon proper. Everything below runs inside one process's loop. */
 /* ================================================================== */
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 
@@ -372,7 +373,6 @@ void sd_notify(const char *msg, bool in_loop);  /* msg: a string literal */
 int sd_listen_fds(int *fds, int max);
 
 /* loop.c */
-#include <signal.h>
 void loop_signals(sigset_t *set);           /* TERM, INT, HUP, USR1 */
 int loop_init(void);
 int loop_run(void);                        /* returns the exit code */
