@@ -535,6 +535,8 @@ void conn_complete(enum op op, struct conn *c, int res, unsigned flags)
 	case OP_STATX:
 		if (c->state == CONN_RESOLVING)
 			file_complete(c, op, res);
+		else if (op == OP_OPEN && res >= 0)
+			loop_submit_close(res);   /* the connection died while the open ran */
 		break;
 	case OP_SEND:
 	case OP_READ:
