@@ -446,7 +446,7 @@ static void check_defaults(void)
 	   c.keepalive_timeout == 60 && c.header_timeout == 15 && c.send_timeout == 60 &&
 	   c.max_header_bytes == 8192, "default numbers", "");
 	ok(c.dotfiles == DOTFILES_DENY && c.symlinks == SYMLINKS_WITHIN_ROOT &&
-	   c.body == BODY_SPLICE && c.cache_control[0] == '\0', "default policies", "");
+	   c.body == BODY_READ && c.cache_control[0] == '\0', "default policies", "");
 	ok(c.n_precompressed == 3 && c.precompressed[0] == ENC_BR &&
 	   c.precompressed[1] == ENC_ZSTD && c.precompressed[2] == ENC_GZIP,
 	   "default precompressed", "br, zstd, gzip");
