@@ -210,26 +210,26 @@ static void opened_file(struct conn *c, int fd)
 static void on_dir(struct conn *c)
 {
 	struct exchange *ex = c->ex;
-	{
-		if (ex->is_index) {
-			resp_error(c, 404);      /* "index.html" is itself a directory */
-			return;
-		}
-		if (ex->path[ex->path_len - 1] != '/' && !(ex->path_len == 1 && ex->path[0] == '.')) {
-			resp_error(c, 301);
-			return;
-		}
-		uint32_t at = ex->path_len == 1 && ex->path[0] == '.' ? 0 : ex->path_len;
-		size_t ilen = strlen(srv.cfg.index);
-		if (at + ilen + 8 >= sizeof ex->path) {
-			resp_error(c, 414);
-			return;
-		}
-		memcpy(ex->path + at, srv.cfg.index, ilen + 1);
-		ex->path_len = at + (uint32_t)ilen;
-		ex->is_index = true;
-		resolve(c);
+	bool is_root = ex->path_len == 1 && ex->path[0] == '.';
+
+	if (ex->is_index) {
+		resp_error(c, 404);      /* "index.html" is itself a directory */
+		return;
 	}
+	if (!is_root && ex->path[ex->path_len - 1] != '/') {
+		resp_error(c, 301);
+		return;
+	}
+	uint32_t at = is_root ? 0 : ex->path_len;
+	size_t ilen = strlen(srv.cfg.index);
+	if (at + ilen + 8 >= sizeof ex->path) {
+		resp_error(c, 414);
+		return;
+	}
+	memcpy(ex->path + at, srv.cfg.index, ilen + 1);
+	ex->path_len = at + (uint32_t)ilen;
+	ex->is_index = true;
+	resolve(c);
 }
 
 static void on_base_stat(struct conn *c)

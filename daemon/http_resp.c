@@ -100,9 +100,8 @@ static void common_head(struct out *o, const struct conn *c, const struct exchan
 size_t resp_head(struct conn *c, struct exchange *ex, char *buf, size_t cap)
 {
 	struct out o = { buf, 0, cap };
-	char date[RINGD_HTTP_DATE_LEN + 1], etag[RINGD_ETAG_MAX];
+	char date[RINGD_HTTP_DATE_LEN + 1];
 	common_head(&o, c, ex);
-	etag_format(etag, ex->ino, ex->size, (int64_t)ex->mtime, ex->mtime_nsec);
 	http_date_format((time_t)ex->mtime, date);
 	if (ex->status != 304) {
 		putf(&o, "Content-Type: %s\r\nContent-Length: %llu\r\n",
@@ -114,7 +113,7 @@ size_t resp_head(struct conn *c, struct exchange *ex, char *buf, size_t cap)
 			     (unsigned long long)ex->size);
 		puts_(&o, "Accept-Ranges: bytes\r\n");
 	}
-	putf(&o, "Last-Modified: %s\r\nETag: %s\r\n", date, etag);
+	putf(&o, "Last-Modified: %s\r\nETag: %.*s\r\n", date, (int)ex->etag_len, ex->etag);
 	if (ex->enc != ENC_NONE)
 		putf(&o, "Content-Encoding: %s\r\n", encoding_name(ex->enc));
 	if (srv.cfg.n_precompressed > 0)

@@ -287,6 +287,8 @@ struct exchange {
 	uint64_t mtime;
 	uint32_t mtime_nsec;
 	uint64_t ino;
+	char etag[RINGD_ETAG_MAX]; /* of the chosen representation, made once in send_response */
+	uint8_t etag_len;
 	struct centry *entry;      /* cache entry whose fd/body we borrow (referenced), or NULL */
 	const char *body_mem;      /* whole body in memory (entry->body), or NULL */
 	uint64_t body_off;         /* next file offset to send */

@@ -184,9 +184,8 @@ static void start_body(struct conn *c)
 void send_response(struct conn *c)
 {
 	struct exchange *ex = c->ex;
-	char etag[RINGD_ETAG_MAX];
-	size_t elen = etag_format(etag, ex->ino, ex->size, (int64_t)ex->mtime, ex->mtime_nsec);
-	struct validators v = { etag, elen, (time_t)ex->mtime };
+	ex->etag_len = (uint8_t)etag_format(ex->etag, ex->ino, ex->size, (int64_t)ex->mtime, ex->mtime_nsec);
+	struct validators v = { ex->etag, ex->etag_len, (time_t)ex->mtime };
 
 	ex->status = 200;
 	switch (cond_evaluate(&ex->req, &v)) {
