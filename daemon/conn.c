@@ -18,6 +18,7 @@
 
 static struct pool rx_pool;      /* head buffers: rx_cap bytes */
 static struct pool ex_pool;      /* struct exchange */
+static struct pool cork_pool;    /* struct cork, while a pipelined batch is queued */
 static uint32_t rx_cap;
 static uint32_t *free_slots;     /* stack of FREE slot indices */
 static uint32_t n_free;
@@ -48,7 +49,8 @@ int conn_table_init(uint32_t max)
 	/* A head may take max_header_bytes; the rest holds what follows it (pipelined
 	 * requests, the start of a body) without a second buffer. */
 	rx_cap = (uint32_t)srv.cfg.max_header_bytes + RINGD_RECV_BUF_SIZE;
-	if (pool_init(&rx_pool, rx_cap, max) || pool_init(&ex_pool, sizeof(struct exchange), max))
+	if (pool_init(&rx_pool, rx_cap, max) || pool_init(&ex_pool, sizeof(struct exchange), max) ||
+	    pool_init(&cork_pool, sizeof(struct cork), max))
 		return -1;
 	return timer_init(max);
 }
@@ -66,8 +68,26 @@ static void plain_arm_recv(struct conn *c)
 	c->recv_armed = true;
 }
 
+/* Queued pipelined responses go out in front of the next send: the caller's iovecs
+ * are appended to the cork's and the whole lot becomes one sendmsg. */
+static const struct msghdr *uncork(struct conn *c, const struct iovec *iov, int n)
+{
+	struct cork *k = c->cork;
+	memcpy(&k->iov[k->niov], iov, sizeof *iov * (size_t)n);
+	k->msg = (struct msghdr){ .msg_iov = k->iov, .msg_iovlen = (size_t)k->niov + (size_t)n };
+	k->inflight = true;
+	return &k->msg;
+}
+
+static void plain_sendmsg(struct conn *c, const struct msghdr *msg);
+
 static void plain_send(struct conn *c, const void *buf, size_t len, bool more)
 {
+	if (c->cork && !c->cork->inflight) {
+		struct iovec one = { (void *)buf, len };
+		plain_sendmsg(c, uncork(c, &one, 1));
+		return;
+	}
 	struct io_uring_sqe *sqe = loop_sqe();
 	/* MSG_WAITALL: the kernel retries a short send itself, so a CQE means all of it
 	 * went or the connection failed. MSG_NOSIGNAL: a reset peer is an error, not SIGPIPE. */
@@ -78,6 +98,8 @@ static void plain_send(struct conn *c, const void *buf, size_t len, bool more)
 
 static void plain_sendmsg(struct conn *c, const struct msghdr *msg)
 {
+	if (c->cork && !c->cork->inflight)
+		msg = uncork(c, msg->msg_iov, (int)msg->msg_iovlen);
 	struct io_uring_sqe *sqe = loop_sqe();
 	io_uring_prep_sendmsg(sqe, c->fd, msg, MSG_NOSIGNAL | MSG_WAITALL);
 	io_uring_sqe_set_data64(sqe, conn_ud(c, OP_SEND));
@@ -131,11 +153,14 @@ void conn_start(int fd, int family)
 	c->held_off = 0;
 	c->discard = 0;
 	c->ex = NULL;
+	c->cork = NULL;
+	c->fresh = true;
 	srv.n_active++;
 	fetch_peer(c);
 	c->tp->arm_recv(c);
-	/* The first request must arrive within header_timeout, like any later one. */
-	timer_set(c, (uint32_t)srv.cfg.header_timeout);
+	/* The first request must arrive within header_timeout, like any later one;
+	 * while stopping, within a second or two (it is answered, then closed). */
+	timer_set(c, srv.stopping ? 1 : (uint32_t)srv.cfg.header_timeout);
 }
 
 /* ---- ending a connection ---- */
@@ -171,9 +196,21 @@ static void release_exchange(struct conn *c)
 	c->ex = NULL;
 }
 
+static void release_cork(struct conn *c)
+{
+	struct cork *k = c->cork;
+	if (!k)
+		return;
+	for (uint16_t i = 0; i < k->nref; i++)
+		cache_unref(k->ref[i]);
+	pool_put(&cork_pool, k);
+	c->cork = NULL;
+}
+
 static void conn_free(struct conn *c)
 {
 	assert(c->state == CONN_CLOSING && c->inflight == 0);
+	release_cork(c);
 	release_exchange(c);
 	release_input(c);
 	loop_submit_close(c->fd);
@@ -289,7 +326,8 @@ static void drop_front(struct conn *c, uint32_t n)
 
 static bool busy(const struct conn *c)
 {
-	return c->state == CONN_RESOLVING || c->state == CONN_SENDING;
+	return c->state == CONN_RESOLVING || c->state == CONN_SENDING ||
+	       (c->cork && c->cork->inflight);
 }
 
 static struct exchange *new_exchange(struct conn *c)
@@ -331,6 +369,7 @@ static void process_input(struct conn *c)
 			}
 			break;
 		}
+		c->fresh = false;
 		struct exchange *ex = new_exchange(c);
 		if (r < 0) {
 			c->closing_after = true;
@@ -356,13 +395,23 @@ static void process_input(struct conn *c)
 		c->state = CONN_RESOLVING;
 		timer_set(c, (uint32_t)srv.cfg.send_timeout);
 		file_begin(c);
+		if (c->state == CONN_IDLE)
+			continue;   /* answered from memory into the cork: on to the next one */
 		return;
 	}
 	if (c->state == CONN_READING && c->rx_len == 0 && !c->discard) {
 		c->state = CONN_IDLE;
 	}
+	if (c->cork && !c->cork->inflight) {
+		/* What followed the corked responses was not a request after all (blank
+		 * lines): send them on their own; busy() holds the next one back. */
+		struct msghdr none = { 0 };
+		c->tp->sendmsg(c, &none);
+	}
 	if (!c->recv_armed && !c->held_head && !c->eof && !c->starved)
 		c->tp->arm_recv(c);
+	if (c->cork)
+		return;   /* its send completes first */
 	if (c->eof && c->state == CONN_IDLE)
 		conn_close(c);
 	else if (c->eof && c->state == CONN_READING)
@@ -455,6 +504,7 @@ void conn_trim_pools(void)
 {
 	pool_trim(&rx_pool);
 	pool_trim(&ex_pool);
+	pool_trim(&cork_pool);
 }
 
 /* ---- responses finishing, timeouts, graceful stop ---- */
@@ -482,6 +532,65 @@ void conn_response_done(struct conn *c)
 	c->state = CONN_IDLE;
 	timer_set(c, (uint32_t)srv.cfg.keepalive_timeout);
 	process_input(c);
+}
+
+bool conn_cork(struct conn *c, const char *head, uint32_t hlen, const char *body, uint32_t blen)
+{
+	struct exchange *ex = c->ex;
+	const struct http_request *req = &ex->req;
+	if (!ex->keep_alive || c->closing_after || srv.stopping || srv.cfg.keepalive_timeout <= 0 ||
+	    req->has_content_length || req->chunked || !c->rx)
+		return false;
+	/* Only when the next head is already whole: its response will carry this one. */
+	if (!memmem(c->rx + req->head_len, c->rx_len - req->head_len, "\r\n\r\n", 4))
+		return false;
+	struct cork *k = c->cork;
+	if (k && (k->inflight || k->nref == RINGD_CORK_RESPONSES ||
+		  k->niov + 2 > 2 * RINGD_CORK_RESPONSES || k->heads_len + hlen > sizeof k->heads))
+		return false;
+	if (!k) {
+		if (hlen > sizeof k->heads || !(k = pool_get(&cork_pool)))
+			return false;
+		k->bytes = k->heads_len = 0;
+		k->niov = k->nref = 0;
+		k->inflight = false;
+		c->cork = k;
+	}
+	memcpy(k->heads + k->heads_len, head, hlen);
+	/* Adjacent heads (no body between them) share one iovec. */
+	struct iovec *last = k->niov ? &k->iov[k->niov - 1] : NULL;
+	if (last && (char *)last->iov_base + last->iov_len == k->heads + k->heads_len)
+		last->iov_len += hlen;
+	else
+		k->iov[k->niov++] = (struct iovec){ k->heads + k->heads_len, hlen };
+	k->heads_len += hlen;
+	k->bytes += hlen;
+	if (blen) {
+		k->iov[k->niov++] = (struct iovec){ (void *)body, blen };
+		k->bytes += blen;
+		cache_ref(ex->entry);
+		k->ref[k->nref++] = ex->entry;
+		ex->body_sent = blen;
+	}
+	/* The response is done as far as this connection is concerned. */
+	log_access(c, ex);
+	drop_front(c, req->head_len);
+	release_exchange(c);
+	c->state = CONN_IDLE;
+	return true;
+}
+
+/* A send completed that carried the cork in front: take the cork's bytes off the
+ * count. MSG_WAITALL makes a short send mean the connection failed. */
+static int corked_sent(struct conn *c, int res)
+{
+	uint32_t bytes = c->cork->bytes;
+	release_cork(c);
+	if (res >= 0 && (uint32_t)res < bytes) {
+		conn_abort(c, "connection failed during a pipelined send");
+		return -EPIPE;
+	}
+	return res < 0 ? res : res - (int)bytes;
 }
 
 void conn_timeout(struct conn *c)
@@ -512,7 +621,9 @@ void conn_drain_all(bool force)
 {
 	for (uint32_t i = 0; i < srv.max_conns; i++) {
 		struct conn *c = &srv.conns[i];
-		if (c->state == CONN_IDLE || c->state == CONN_READING || c->state == CONN_LINGER)
+		if (!force && c->fresh && (c->state == CONN_IDLE || c->state == CONN_READING))
+			timer_set(c, 1);   /* just connected: its request is likely on the way */
+		else if (c->state == CONN_IDLE || c->state == CONN_READING || c->state == CONN_LINGER)
 			conn_close(c);
 		else if (force && (c->state == CONN_RESOLVING || c->state == CONN_SENDING))
 			conn_abort(c, "shutdown_timeout reached");
@@ -533,12 +644,28 @@ void conn_complete(enum op op, struct conn *c, int res, unsigned flags)
 		break;
 	case OP_OPEN:
 	case OP_STATX:
-		if (c->state == CONN_RESOLVING)
+		if (c->state == CONN_RESOLVING) {
 			file_complete(c, op, res);
-		else if (op == OP_OPEN && res >= 0)
+			if (c->state == CONN_IDLE)
+				process_input(c);   /* corked: the next request is waiting */
+		} else if (op == OP_OPEN && res >= 0)
 			loop_submit_close(res);   /* the connection died while the open ran */
 		break;
 	case OP_SEND:
+		if (c->cork && c->cork->inflight) {
+			res = corked_sent(c, res);
+			if (c->state == CONN_IDLE || c->state == CONN_READING) {
+				/* The cork went alone; go on reading. */
+				if (res < 0)
+					conn_close(c);
+				else
+					process_input(c);
+				break;
+			}
+		}
+		if (c->state == CONN_SENDING)
+			send_complete(c, op, res);
+		break;
 	case OP_READ:
 	case OP_SPLICE_IN:
 	case OP_SPLICE_OUT:

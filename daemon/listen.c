@@ -115,11 +115,12 @@ void listen_on_accept(int idx, uint32_t g, int res, unsigned flags)
 	if (!(flags & IORING_CQE_F_MORE))
 		armed[idx] = false;
 	if (res >= 0) {
-		if (srv.stopping) {
-			loop_submit_close(res);
-			return;
-		}
+		/* Accepted before the stop took effect (the CQE may share a batch with the
+		 * signal): the client is already connected, so it is served, not dropped;
+		 * conn_start gives it a short time to send its request. */
 		conn_start(res, srv.listen_family[idx]);
+		if (srv.stopping)
+			return;
 	} else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
 		/* Out of descriptors or memory: stop accepting until a connection closes
 		 * (listen_resume), or the next tick. The backlog holds the waiting clients. */

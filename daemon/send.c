@@ -84,10 +84,12 @@ void send_release(struct exchange *ex)
 		else
 			pipe_free[n_pipe_free++] = ex->pipe;
 		ex->pipe = -1;
+		srv.n_streaming--;
 	}
 	if (ex->chunk) {
 		pool_put(&chunk_pool, ex->chunk);
 		ex->chunk = NULL;
+		srv.n_streaming--;
 	}
 }
 
@@ -172,10 +174,12 @@ static void start_body(struct conn *c)
 	bool fill_cache = cache_wants_body(ex->entry) && ex->body_off == 0 && ex->body_left == ex->size;
 	if (!fill_cache && srv.cfg.body == BODY_SPLICE && c->tp->can_splice && n_pipe_free > 0) {
 		ex->pipe = pipe_free[--n_pipe_free];
+		srv.n_streaming++;
 		next_splice(c);
 		return;
 	}
 	ex->chunk = pool_get(&chunk_pool);   /* one per slot: cannot run out */
+	srv.n_streaming++;
 	next_chunk(c);
 }
 
@@ -230,6 +234,10 @@ void send_response(struct conn *c)
 	timer_set(c, (uint32_t)srv.cfg.send_timeout);
 
 	ex->body_mem = ex->entry ? ex->entry->body : NULL;
+	if ((!ex->body_left || ex->body_mem) &&
+	    conn_cork(c, ex->tx, (uint32_t)hl, ex->body_left ? ex->body_mem + ex->body_off : NULL,
+		      (uint32_t)ex->body_left))
+		return;   /* pipelined: leaves with the next response */
 	if (ex->body_left && ex->body_mem && ex->body_left <= sizeof ex->tx - hl) {
 		/* Cached small body: head and body from memory in one send, no file I/O. */
 		memcpy(ex->tx + hl, ex->body_mem + ex->body_off, ex->body_left);

@@ -56,7 +56,9 @@ void timer_set(struct conn *c, uint32_t secs)
 			unlink_conn(c);
 		return;
 	}
-	c->deadline = srv.now + secs;
+	/* srv.now counts whole seconds and part of this one is gone already: round up,
+	 * so a timer fires between secs and secs+1 seconds from now, never early. */
+	c->deadline = srv.now + secs + 1;
 	if (!c->scheduled) {
 		link_conn(c, c->deadline);
 	} else if (c->deadline < c->scheduled) {

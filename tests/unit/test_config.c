@@ -64,6 +64,8 @@ static void field(const struct config *c, const char *key, char *out, size_t n)
 		snprintf(out, n, "%d", c->max_connections);
 	} else if (strcmp(key, "shutdown_timeout") == 0) {
 		snprintf(out, n, "%d", c->shutdown_timeout);
+	} else if (strcmp(key, "batch_wait") == 0) {
+		snprintf(out, n, "%d", c->batch_wait);
 	} else if (strcmp(key, "keepalive_timeout") == 0) {
 		snprintf(out, n, "%d", c->keepalive_timeout);
 	} else if (strcmp(key, "header_timeout") == 0) {
@@ -140,6 +142,11 @@ static const struct set_row sets[] = {
 	  "max_connections: must be between 16 and 1048576, not 99999999999999999999" },
 	{ "server", "shutdown_timeout", "0", false, "0" },
 	{ "server", "shutdown_timeout", "-1", true, "shutdown_timeout: must be between 0 and 3600, not -1" },
+	{ "server", "batch_wait", "0", false, "0" },
+	{ "server", "batch_wait", "10000", false, "10000" },
+	{ "server", "batch_wait", "10001", true, "batch_wait: must be between 0 and 10000, not 10001" },
+	{ "server", "batch_wait", "-5", true, "batch_wait: must be between 0 and 10000, not -5" },
+	{ "server", "batch_wait", "1ms", true, "batch_wait: \"1ms\" is not a whole number" },
 	/* [http] */
 	{ "http", "keepalive_timeout", "0", false, "0" },
 	{ "http", "keepalive_timeout", "3600", false, "3600" },
@@ -442,7 +449,7 @@ static void check_defaults(void)
 	   "default listen", "*:8080");
 	ok(strcmp(c.root, "/usr/share/ringd/www") == 0 && strcmp(c.index, "index.html") == 0 &&
 	   c.user[0] == '\0', "default root, index, user", "");
-	ok(c.workers == 1 && c.max_connections == 16384 && c.shutdown_timeout == 30 &&
+	ok(c.workers == 1 && c.max_connections == 16384 && c.shutdown_timeout == 30 && c.batch_wait == 250 &&
 	   c.keepalive_timeout == 60 && c.header_timeout == 15 && c.send_timeout == 60 &&
 	   c.max_header_bytes == 8192, "default numbers", "");
 	ok(c.dotfiles == DOTFILES_DENY && c.symlinks == SYMLINKS_WITHIN_ROOT &&
