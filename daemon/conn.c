@@ -106,11 +106,25 @@ static void plain_sendmsg(struct conn *c, const struct msghdr *msg)
 	c->inflight++;
 }
 
+static void plain_send_fixed(struct conn *c, const void *buf, size_t len, int buf_index, bool more)
+{
+	assert(!c->cork);   /* body chunks follow a head send, which took the cork */
+	struct io_uring_sqe *sqe = loop_sqe();
+	/* No MSG_MORE: it would hold the chunk's last segment back until the next send,
+	 * which waits for the notification that waits for that segment. */
+	(void)more;
+	io_uring_prep_send_zc_fixed(sqe, c->fd, buf, len, MSG_NOSIGNAL | MSG_WAITALL, 0,
+				    (unsigned)buf_index);
+	io_uring_sqe_set_data64(sqe, conn_ud(c, OP_SEND_ZC));
+	c->inflight++;
+}
+
 const struct transport plain_transport = {
 	.name = "tcp",
 	.arm_recv = plain_arm_recv,
 	.send = plain_send,
 	.sendmsg = plain_sendmsg,
+	.send_fixed = plain_send_fixed,
 	.can_splice = true,
 };
 
@@ -185,7 +199,7 @@ static void release_exchange(struct conn *c)
 	struct exchange *ex = c->ex;
 	if (!ex)
 		return;
-	send_release(ex);
+	send_release(c, ex);
 	if (ex->entry)
 		cache_unref(ex->entry);     /* the fd is the cache entry's */
 	else if (ex->file_fd >= 0)
@@ -336,6 +350,7 @@ static struct exchange *new_exchange(struct conn *c)
 	memset(ex, 0, offsetof(struct exchange, path));
 	ex->file_fd = ex->var_fd = -1;
 	ex->pipe = -1;
+	ex->zc = -1;
 	ex->path[0] = 0;
 	c->ex = ex;
 	return ex;
@@ -633,7 +648,10 @@ void conn_drain_all(bool force)
 
 void conn_complete(enum op op, struct conn *c, int res, unsigned flags)
 {
-	if (!(flags & IORING_CQE_F_MORE))
+	/* A zero-copy send is done for the connection at its own CQE; the notification
+	 * after it only frees the buffer, and may come after the connection is gone
+	 * (send_zc_orphan_notified), so it is not waited for here. */
+	if (op == OP_SEND_ZC ? !(flags & IORING_CQE_F_NOTIF) : !(flags & IORING_CQE_F_MORE))
 		c->inflight--;
 	switch (op) {
 	case OP_RECV:
@@ -665,6 +683,9 @@ void conn_complete(enum op op, struct conn *c, int res, unsigned flags)
 		}
 		if (c->state == CONN_SENDING)
 			send_complete(c, op, res);
+		break;
+	case OP_SEND_ZC:
+		send_zc_complete(c, res, flags);
 		break;
 	case OP_READ:
 	case OP_SPLICE_IN:

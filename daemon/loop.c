@@ -78,6 +78,11 @@ void loop_recycle_buf(uint16_t bid)
 	io_uring_buf_ring_advance(bufring, 1);
 }
 
+int loop_register_buffers(const struct iovec *iov, unsigned n)
+{
+	return io_uring_register_buffers(&ring, iov, n);
+}
+
 void loop_submit_close(int fd)
 {
 	struct io_uring_sqe *sqe = loop_sqe();
@@ -287,9 +292,12 @@ static void dispatch(struct io_uring_cqe *cqe)
 		return;
 	struct conn *c = &srv.conns[slot];
 	if (c->gen != ud_gen(ud) || c->state == CONN_FREE) {
-		/* The slot's connection is gone; a provided buffer still has to go back. */
+		/* The slot's connection is gone; a provided buffer still has to go back,
+		 * and so does a zero-copy send's buffer once the kernel lets go of it. */
 		if (cqe->flags & IORING_CQE_F_BUFFER)
 			loop_recycle_buf((uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT));
+		if (op == OP_SEND_ZC && (cqe->flags & IORING_CQE_F_NOTIF))
+			send_zc_orphan_notified(slot);
 		return;
 	}
 	conn_complete(op, c, cqe->res, cqe->flags);

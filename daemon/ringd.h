@@ -226,6 +226,7 @@ enum op {
 	OP_PEERNAME,    /* getsockopt(SO_PEERNAME) via URING_CMD, for the access log */
 	OP_RECV,        /* multishot recv from the provided-buffer ring */
 	OP_SEND,        /* response head (and inline body), or a body=read chunk */
+	OP_SEND_ZC,     /* body=read chunk from a registered buffer; then a notification CQE */
 	OP_OPEN,        /* openat2 beneath the root */
 	OP_STATX,       /* statx of the opened file */
 	OP_READ,        /* file read: inline small body or body=read chunk */
@@ -271,6 +272,9 @@ struct transport {
 	void (*arm_recv)(struct conn *c);                   /* multishot receive */
 	void (*send)(struct conn *c, const void *buf, size_t len, bool more);
 	void (*sendmsg)(struct conn *c, const struct msghdr *msg);        /* completes as OP_SEND */
+	/* Zero-copy send from registered buffer buf_index (completes as OP_SEND_ZC),
+	 * or NULL when the transport must see the bytes (TLS without kTLS). */
+	void (*send_fixed)(struct conn *c, const void *buf, size_t len, int buf_index, bool more);
 	bool can_splice;                                    /* file pages may go straight to the fd */
 };
 
@@ -302,7 +306,9 @@ struct exchange {
 	uint64_t body_sent;        /* for the log */
 	int pipe;                  /* index into the pipe pool, -1 when none */
 	uint32_t pipe_fill;        /* bytes sitting in the pipe */
-	char *chunk;               /* body=read buffer (pool), NULL when none */
+	char *chunk;               /* body=read buffer (pool or registered), NULL when none */
+	int zc;                    /* registered buffer index of chunk, -1 when from the pool */
+	bool zc_wait;              /* a zero-copy send's notification is still to come */
 	const char *piece;         /* body bytes being sent: chunk, or the cached body */
 	bool vec;                  /* head and cached body left together in one sendmsg */
 	struct iovec iov[2];
@@ -406,6 +412,7 @@ void loop_recycle_buf(uint16_t bid);       /* give a provided buffer back to the
 uint32_t loop_bufs_free(void);             /* provided buffers the kernel can still fill */
 const char *loop_buf(uint16_t bid);
 void loop_submit_close(int fd);
+int loop_register_buffers(const struct iovec *iov, unsigned n);
 extern const char *loop_features;          /* for the start-up line */
 
 /* listen.c */
@@ -477,9 +484,11 @@ extern const struct transport plain_transport;
 /* send.c */
 void send_response(struct conn *c);            /* head (+inline body), then body */
 void send_complete(struct conn *c, enum op op, int res);
+void send_zc_complete(struct conn *c, int res, unsigned flags);
 int send_pipes_init(void);
 void send_trim_pools(void);                    /* once a second */
-void send_release(struct exchange *ex);        /* return pipe/chunk to their pools */
+void send_release(struct conn *c, struct exchange *ex); /* return pipe/chunk to their pools */
+void send_zc_orphan_notified(uint32_t slot);   /* notification for a connection gone */
 void send_pipe_drained(uint32_t pipe, int res);
 
 /* timer.c */

@@ -4,11 +4,15 @@
  *   splice  file → pipe → socket, linked SQE pairs; no copy through user space.
  *   read    file → 64 KiB buffer → send, linked READ+SEND pairs.
  * The socket is non-blocking, so a spliced write to a full socket returns EAGAIN
- * instead of parking an io-wq thread; we then poll for POLLOUT and retry. */
+ * instead of parking an io-wq thread; we then poll for POLLOUT and retry.
+ * With read, chunks go into registered buffers while any are free (READ_FIXED +
+ * SEND_ZC: the socket takes the buffer's pages instead of a copy); the buffer is
+ * reused only after the kernel's notification CQE says it let go of them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -27,12 +31,75 @@ static int n_pipes, n_pipe_free;
 static struct pool chunk_pool;
 static char drain_scratch[65536];  /* what aborted pipes held; contents never read */
 
+/* Registered chunk buffers for zero-copy sends. Pinned memory counts against
+ * RLIMIT_MEMLOCK (8 MiB by default), so there are few: when all are busy a
+ * response uses a pool chunk and plain sends. */
+#define ZC_BUFS_MAX 32
+static char *zc_mem;
+static int zc_free[ZC_BUFS_MAX], n_zc_free;
+/* A buffer whose connection ended before the kernel's notification came: the
+ * socket may still hold its pages (a client that stopped reading). It is free
+ * again when that notification arrives, found by the slot it was sent from. */
+static int32_t zc_orphan_slot[ZC_BUFS_MAX];   /* -1: not an orphan */
+
+static bool slot_has_orphan(uint32_t slot)
+{
+	for (int i = 0; i < ZC_BUFS_MAX; i++)
+		if (zc_orphan_slot[i] == (int32_t)slot)
+			return true;
+	return false;
+}
+
+void send_zc_orphan_notified(uint32_t slot)
+{
+	for (int i = 0; i < ZC_BUFS_MAX; i++)
+		if (zc_orphan_slot[i] == (int32_t)slot) {
+			zc_orphan_slot[i] = -1;
+			zc_free[n_zc_free++] = i;
+			return;
+		}
+}
+
+static void zc_init(void)
+{
+	struct rlimit rl;
+	int n = ZC_BUFS_MAX;
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 2 / RINGD_CHUNK_SIZE < (rlim_t)n)
+		n = (int)(rl.rlim_cur / 2 / RINGD_CHUNK_SIZE);   /* half: leave room for others */
+	for (int i = 0; i < ZC_BUFS_MAX; i++)
+		zc_orphan_slot[i] = -1;
+	if (n <= 0)
+		return;
+	zc_mem = mmap(NULL, (size_t)n * RINGD_CHUNK_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (zc_mem == MAP_FAILED) {
+		zc_mem = NULL;
+		return;
+	}
+	struct iovec iov[ZC_BUFS_MAX];
+	for (int i = 0; i < n; i++)
+		iov[i] = (struct iovec){ zc_mem + (size_t)i * RINGD_CHUNK_SIZE, RINGD_CHUNK_SIZE };
+	int r = loop_register_buffers(iov, (unsigned)n);
+	if (r < 0) {
+		log_msg(LOGL_INFO, "no registered buffers (%s): large bodies use plain sends",
+			strerror(-r));
+		munmap(zc_mem, (size_t)n * RINGD_CHUNK_SIZE);
+		zc_mem = NULL;
+		return;
+	}
+	for (int i = n - 1; i >= 0; i--)
+		zc_free[n_zc_free++] = i;
+}
+
 int send_pipes_init(void)
 {
 	if (pool_init(&chunk_pool, RINGD_CHUNK_SIZE, srv.max_conns))
 		return -1;
-	if (srv.cfg.body != BODY_SPLICE)
+	if (srv.cfg.body != BODY_SPLICE) {
+		zc_init();
 		return 0;
+	}
 	/* Pipes are made here because making one in the loop would be a syscall. When
 	 * all are busy, a response falls back to body=read. */
 	/* Pipes cost two descriptors each; leave most of the limit to connections. */
@@ -74,7 +141,7 @@ void send_pipe_drained(uint32_t p, int res)
 		pipe_free[n_pipe_free++] = (int)p;  /* EAGAIN: empty, reusable */
 }
 
-void send_release(struct exchange *ex)
+void send_release(struct conn *c, struct exchange *ex)
 {
 	if (ex->pipe >= 0) {
 		/* A finished response leaves the pipe empty; an aborted one may not, and
@@ -87,8 +154,14 @@ void send_release(struct exchange *ex)
 		srv.n_streaming--;
 	}
 	if (ex->chunk) {
-		pool_put(&chunk_pool, ex->chunk);
+		if (ex->zc >= 0 && ex->zc_wait)
+			zc_orphan_slot[ex->zc] = (int32_t)conn_slot(c);
+		else if (ex->zc >= 0)
+			zc_free[n_zc_free++] = ex->zc;
+		else
+			pool_put(&chunk_pool, ex->chunk);
 		ex->chunk = NULL;
+		ex->zc = -1;
 		srv.n_streaming--;
 	}
 }
@@ -100,7 +173,10 @@ static void next_chunk(struct conn *c)
 	struct exchange *ex = c->ex;
 	uint32_t len = ex->body_left < RINGD_CHUNK_SIZE ? (uint32_t)ex->body_left : RINGD_CHUNK_SIZE;
 	struct io_uring_sqe *sqe = loop_sqe();
-	io_uring_prep_read(sqe, ex->file_fd, ex->chunk, len, ex->body_off);
+	if (ex->zc >= 0)
+		io_uring_prep_read_fixed(sqe, ex->file_fd, ex->chunk, len, ex->body_off, ex->zc);
+	else
+		io_uring_prep_read(sqe, ex->file_fd, ex->chunk, len, ex->body_off);
 	io_uring_sqe_set_data64(sqe, conn_ud(c, OP_READ));
 	/* A short read (the file shrank) cancels the send: no garbage is ever sent. */
 	sqe->flags |= IOSQE_IO_LINK;
@@ -108,7 +184,10 @@ static void next_chunk(struct conn *c)
 	ex->chunk_len = len;
 	ex->chunk_sent = 0;
 	ex->piece = ex->chunk;
-	c->tp->send(c, ex->chunk, len, ex->body_left > len);
+	if (ex->zc >= 0)
+		c->tp->send_fixed(c, ex->chunk, len, ex->zc, ex->body_left > len);
+	else
+		c->tp->send(c, ex->chunk, len, ex->body_left > len);
 }
 
 /* The body is in the cache entry's memory: one send of all of it. */
@@ -178,7 +257,14 @@ static void start_body(struct conn *c)
 		next_splice(c);
 		return;
 	}
-	ex->chunk = pool_get(&chunk_pool);   /* one per slot: cannot run out */
+	/* One notification per slot may be outstanding: a slot whose last connection
+	 * left one behind uses a pool chunk (see send_zc_orphan_notified). */
+	if (!fill_cache && n_zc_free > 0 && c->tp->send_fixed && !slot_has_orphan(conn_slot(c))) {
+		ex->zc = zc_free[--n_zc_free];
+		ex->chunk = zc_mem + (size_t)ex->zc * RINGD_CHUNK_SIZE;
+	} else {
+		ex->chunk = pool_get(&chunk_pool);   /* one per slot: cannot run out */
+	}
 	srv.n_streaming++;
 	next_chunk(c);
 }
@@ -383,4 +469,38 @@ void send_complete(struct conn *c, enum op op, int res)
 	default:
 		return;
 	}
+}
+
+/* A zero-copy chunk: first the send's own CQE (with F_MORE when a notification
+ * follows), then the notification, after which the buffer may be written again. */
+void send_zc_complete(struct conn *c, int res, unsigned flags)
+{
+	struct exchange *ex = c->ex;
+	if (ex && (flags & IORING_CQE_F_NOTIF))
+		ex->zc_wait = false;          /* the kernel let go of the buffer */
+	else if (ex && (flags & IORING_CQE_F_MORE))
+		ex->zc_wait = true;           /* ... and will say so later */
+	if (c->state != CONN_SENDING)
+		return;                       /* closing: the release sees zc_wait */
+	if (!(flags & IORING_CQE_F_NOTIF)) {
+		if (res < 0) {
+			conn_abort(c, strerror(-res));
+			return;
+		}
+		ex->chunk_sent += (uint32_t)res;
+		body_progress(c, (uint32_t)res);
+		if (ex->zc_wait)
+			return;
+	}
+	if (ex->chunk_sent < ex->chunk_len) {
+		/* Short only if the connection failed mid-way; send the rest (or learn so). */
+		c->tp->send_fixed(c, ex->chunk + ex->chunk_sent, ex->chunk_len - ex->chunk_sent,
+				  ex->zc, true);
+		return;
+	}
+	ex->body_left -= ex->chunk_len;
+	if (ex->body_left)
+		next_chunk(c);
+	else
+		conn_response_done(c);
 }

@@ -3,6 +3,7 @@ serves them, and a valgrind run of both body engines.
 
 Every test is bounded in time; nothing waits without a deadline."""
 
+import hashlib
 import os
 import re
 import shutil
@@ -407,3 +408,44 @@ class ValgrindTests(unittest.TestCase):
                 except AssertionError:
                     pass
                 d.cleanup()
+
+
+class ZeroCopyBufferTests(RingdTestCase):
+    """body=read sends large chunks from a few registered buffers with SEND_ZC. A
+    buffer is reusable only after the kernel's notification; clients that stop
+    reading and vanish leave buffers behind until then. More such clients than
+    buffers must neither corrupt later downloads nor stall them."""
+    CONFIG = {"http": {"send_timeout": "1"}}
+
+    @classmethod
+    def populate(cls, d):
+        d.write_random("big.bin", 24 << 20, seed=7)
+
+    def test_stalled_clients_then_exact_downloads(self):
+        with open(self.d.path("big.bin"), "rb") as f:
+            want = hashlib.sha256(f.read()).hexdigest()
+        stalled = []
+        for _ in range(40):   # more than the registered buffers (at most 32)
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", self.port))
+            s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+            stalled.append(s)
+        time.sleep(0.5)
+        # Half vanish with a reset, half are cut off by send_timeout.
+        for s in stalled[:20]:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            s.close()
+        time.sleep(2.5)
+        for s in stalled[20:]:
+            s.close()
+        for round_ in range(3):
+            conns = [self.conn(timeout=30) for _ in range(4)]
+            for c in conns:
+                c.send(build_request("GET", "/big.bin"))
+            for c in conns:
+                r = c.read_response(hasher=hashlib.sha256())
+                self.assertStatus(r, 200)
+                self.assertEqual(r.sha256, want, "round %d: body differs" % round_)
+                c.close()
+        self.assertTrue(self.d.alive())
