@@ -705,6 +705,10 @@ def make_files(docroot, large_bytes):
     with open(os.path.join(docroot, "large.bin"), "rb") as f:
         while f.read(8 << 20):
             pass
+    # Write the dirty pages back now: otherwise the kernel's writeback of the
+    # large file runs during the first server's runs (ringd's) and taxes only it.
+    os.sync()
+    time.sleep(2)
 
 
 # ---------------------------------------------------------------- reporting

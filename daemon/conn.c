@@ -461,7 +461,9 @@ static void on_recv(struct conn *c, int res, unsigned flags)
 	}
 	if (res == 0) {
 		c->eof = true;
-		if (c->state == CONN_LINGER || c->state == CONN_IDLE || c->state == CONN_READING)
+		/* With a cork in flight, process_input closes once it has gone. */
+		if (c->state == CONN_LINGER ||
+		    (!c->cork && (c->state == CONN_IDLE || c->state == CONN_READING)))
 			conn_close(c);
 		/* Busy: the client half-closed but may still read; finish, then close. */
 		return;
@@ -612,6 +614,10 @@ void conn_timeout(struct conn *c)
 {
 	switch (c->state) {
 	case CONN_READING:
+		if (c->cork) {
+			conn_close(c);   /* its send never finished: no 408 behind it */
+			break;
+		}
 		/* A head that never finished (slowloris): say so, then close. */
 		c->closing_after = true;
 		new_exchange(c);
