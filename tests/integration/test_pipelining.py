@@ -37,14 +37,18 @@ class PipeliningTests(RingdTestCase):
         with open(self.d.path(name), "rb") as f:
             return f.read()
 
+    def pipeline_gets(self, c, names):
+        """Send a GET for each name in one write; check the 200s come back in order."""
+        c.send(b"".join(build_request("GET", "/" + n) for n in names))
+        for n in names:
+            r = c.read_response()
+            self.assertStatus(r, 200)
+            self.assertEqual(r.body, self.expect_body(n), n)
+
     def test_cached_batch_in_order(self):
         names = ["s%d.txt" % (i % 40) for i in range(48)]
         with self.conn() as c:
-            c.send(b"".join(build_request("GET", "/" + n) for n in names))
-            for n in names:
-                r = c.read_response()
-                self.assertStatus(r, 200)
-                self.assertEqual(r.body, self.expect_body(n), n)
+            self.pipeline_gets(c, names)
             self.assertTrue(c.no_data_within(0.3), "extra bytes after the batch")
 
     def test_large_cached_bodies_batch(self):
@@ -93,11 +97,7 @@ class PipeliningTests(RingdTestCase):
             self.d.write(n, "fresh %d\n" % i)
             names += [n, "s%d.txt" % i]
         with self.conn() as c:
-            c.send(b"".join(build_request("GET", "/" + n) for n in names))
-            for n in names:
-                r = c.read_response()
-                self.assertStatus(r, 200)
-                self.assertEqual(r.body, self.expect_body(n), n)
+            self.pipeline_gets(c, names)
 
     def test_many_tiny_requests(self):
         # More than one cork can hold (32 responses, 12 KiB of heads): batches split.
