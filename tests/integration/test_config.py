@@ -89,6 +89,7 @@ index = index.html
 workers = 1
 max_connections = 100
 shutdown_timeout = 5
+batch_wait = 500
 
 [http]
 keepalive_timeout = 60

@@ -180,3 +180,42 @@ class PipeliningTests(RingdTestCase):
                 r = c.read_response()
                 self.assertEqual(r.body, self.expect_body(n))
             self.assertTrue(c.wait_closed(3))
+
+
+class BatchWaitExtremesTests(RingdTestCase):
+    """[server] batch_wait only changes how completions are gathered: at 0 (one
+    io_uring_enter per completion) and at its maximum (10 ms windows) every kind
+    of response still arrives whole and in order."""
+    CONFIG = {"server": {"batch_wait": "10000"}}
+
+    @classmethod
+    def populate(cls, d):
+        d.write("a.txt", "a\n")
+        d.write_random("big.bin", 8 << 20, seed=3)
+
+    def test_mixed_traffic(self):
+        with open(self.d.path("big.bin"), "rb") as f:
+            want = hashlib.sha256(f.read()).hexdigest()
+        conns = [self.conn(timeout=20) for _ in range(8)]
+        try:
+            for i, c in enumerate(conns):
+                c.send(build_request("GET", "/a.txt") * 8 if i % 2 else build_request("GET", "/big.bin"))
+            for i, c in enumerate(conns):
+                if i % 2:
+                    for _ in range(8):
+                        r = c.read_response()
+                        self.assertStatus(r, 200)
+                        self.assertEqual(r.body, b"a\n")
+                else:
+                    r = c.read_response(hasher=hashlib.sha256())
+                    self.assertStatus(r, 200)
+                    self.assertEqual(r.sha256, want)
+        finally:
+            for c in conns:
+                c.close()
+        for _ in range(5):   # sequential requests on a quiet server
+            self.assertStatus(self.get("/a.txt"), 200)
+
+
+class BatchWaitOffTests(BatchWaitExtremesTests):
+    CONFIG = {"server": {"batch_wait": "0"}}
