@@ -558,6 +558,7 @@ int main(int argc, char **argv)
 	log_msg(LOGL_INFO, "ringd %s serving %s on %s (%d worker%s, body=%s)", RINGD_VERSION, cfg->root,
 		addrs, workers, workers > 1 ? "s" : "", cfg->body == BODY_SPLICE ? "splice" : "read");
 	sd_notify_init();
+	srv.n_workers = workers;
 	if (workers == 1) {
 		sd_notify("READY=1", false);
 		return serve(fds[0]);

@@ -385,6 +385,7 @@ struct server {
 	char date[RINGD_HTTP_DATE_LEN + 1]; /* Date: value for `wall` */
 	uint64_t requests;
 	uint32_t n_streaming;      /* responses sending a body chunk by chunk (send.c) */
+	int n_workers;             /* worker processes in all (they share per-user limits) */
 };
 extern struct server srv;
 

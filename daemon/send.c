@@ -2,7 +2,7 @@
  * the head leaves with a small body in one send, and larger bodies go by one of two
  * swappable methods ([http] body):
  *   splice  file → pipe → socket, linked SQE pairs; no copy through user space.
- *   read    file → 64 KiB buffer → send, linked READ+SEND pairs.
+ *   read    file → 256 KiB buffer → send, linked READ+SEND pairs.
  * The socket is non-blocking, so a spliced write to a full socket returns EAGAIN
  * instead of parking an io-wq thread; we then poll for POLLOUT and retry.
  * With read, chunks go into registered buffers while any are free (READ_FIXED +
@@ -34,6 +34,7 @@ static char drain_scratch[65536];  /* what aborted pipes held; contents never re
 /* Registered chunk buffers for zero-copy sends. Pinned memory counts against
  * RLIMIT_MEMLOCK (8 MiB by default), so there are few: when all are busy a
  * response uses a pool chunk and plain sends. */
+#define ZC_RING_RESERVE (1u << 20)   /* per worker, for its ring (about 0.55 MiB) */
 #define ZC_BUFS_MAX 32
 static char *zc_mem;
 static int zc_free[ZC_BUFS_MAX], n_zc_free;
@@ -62,11 +63,19 @@ void send_zc_orphan_notified(uint32_t slot)
 
 static void zc_init(void)
 {
+	/* The kernel charges rings and registered buffers to the user, not the process:
+	 * all workers (and whatever else runs as this user) share one RLIMIT_MEMLOCK.
+	 * Each worker takes at most half of its share of what is left after every
+	 * worker's ring, so that no ring can fail for our buffers. */
 	struct rlimit rl;
 	int n = ZC_BUFS_MAX;
-	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur / 2 / RINGD_CHUNK_SIZE < (rlim_t)n)
-		n = (int)(rl.rlim_cur / 2 / RINGD_CHUNK_SIZE);   /* half: leave room for others */
+	rlim_t workers = srv.n_workers > 0 ? (rlim_t)srv.n_workers : 1;
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		rlim_t rings = workers * ZC_RING_RESERVE;
+		rlim_t share = rl.rlim_cur > rings ? (rl.rlim_cur - rings) / 2 / workers : 0;
+		if (share / RINGD_CHUNK_SIZE < (rlim_t)n)
+			n = (int)(share / RINGD_CHUNK_SIZE);
+	}
 	for (int i = 0; i < ZC_BUFS_MAX; i++)
 		zc_orphan_slot[i] = -1;
 	if (n <= 0)
