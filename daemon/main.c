@@ -107,6 +107,28 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* Each worker's ring (about 1 MiB) and its zero-copy buffers (send.c, at most
+ * 8 MiB) are pinned memory the kernel charges to the user, against
+ * RLIMIT_MEMLOCK, shared by all of that user's processes (every worker, other
+ * ringd instances, anything else using io_uring as www-data). Debian's default
+ * of 8 MiB fits about seven rings; started as root we raise it, generously,
+ * before dropping privileges. */
+#define MEMLOCK_PER_WORKER (64u << 20)
+
+static void raise_memlock_limit(int workers)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)workers * MEMLOCK_PER_WORKER;
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+		return;
+	struct rlimit up = { want, rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? want : rl.rlim_max };
+	if (setrlimit(RLIMIT_MEMLOCK, &up) == 0)
+		return;
+	/* Not root: as far as the hard limit allows. */
+	up = (struct rlimit){ rl.rlim_max, rl.rlim_max };
+	setrlimit(RLIMIT_MEMLOCK, &up);
+}
+
 static int build_config(struct config *cfg, char *err, size_t errlen);
 
 /* One worker: its own ring, connection table and pools. */
@@ -224,6 +246,7 @@ static bool supervisor_reload(void)
 static int supervise(int workers, int (*fds)[RINGD_MAX_LISTEN])
 {
 	pid_t pids[MAX_WORKERS] = { 0 };
+	time_t started[MAX_WORKERS] = { 0 }, hold[MAX_WORKERS] = { 0 };
 	int alive = 0;   /* current workers, plus old ones still draining */
 	bool stopping = false, ready = false;
 	sigset_t set;
@@ -235,17 +258,24 @@ static int supervise(int workers, int (*fds)[RINGD_MAX_LISTEN])
 	wn_fds = srv.n_listen;
 
 	for (;;) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
 		for (int w = 0; w < workers && !stopping; w++) {
-			if (pids[w] > 0)
+			if (pids[w] > 0 || now.tv_sec < hold[w])
 				continue;
 			pid_t pid = start_worker(w);
 			if (pid < 0)
 				break;
 			pids[w] = pid;
+			started[w] = now.tv_sec;
 			alive++;
 		}
-		if (alive == 0)
+		if (alive == 0 && stopping)
 			return 0;
+		if (alive == 0) {
+			fprintf(stderr, "ringd: every worker exits right after starting; giving up\n");
+			return 1;
+		}
 		if (!ready) {
 			sd_notify("READY=1", false);
 			ready = true;
@@ -295,9 +325,16 @@ static int supervise(int workers, int (*fds)[RINGD_MAX_LISTEN])
 					continue;   /* an old worker done draining */
 				pids[w] = 0;
 				bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+				/* One that fails within a second of starting (its ring or memory
+				 * could not be set up) is restarted after a pause, not in a tight
+				 * loop; one that was killed is replaced at once. */
+				struct timespec t;
+				clock_gettime(CLOCK_MONOTONIC, &t);
+				if (WIFEXITED(status) && !clean && t.tv_sec - started[w] < 1)
+					hold[w] = t.tv_sec + 5;
 				if (!stopping && !clean)
-					fprintf(stderr, "ringd: worker %d (pid %d) died (status %d); restarting\n",
-						w, (int)pid, status);
+					fprintf(stderr, "ringd: worker %d (pid %d) died (status %d); restarting%s\n",
+						w, (int)pid, status, hold[w] > t.tv_sec ? " in 5 s" : "");
 				else if (!stopping)
 					stopping = true; /* a worker that exits cleanly was told to */
 			}
@@ -499,6 +536,7 @@ int main(int argc, char **argv)
 		workers = 1;
 	if (workers > MAX_WORKERS)
 		workers = MAX_WORKERS;
+	raise_memlock_limit(workers);
 	if (check_only)
 		workers = 1;
 

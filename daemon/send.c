@@ -65,14 +65,15 @@ static void zc_init(void)
 {
 	/* The kernel charges rings and registered buffers to the user, not the process:
 	 * all workers (and whatever else runs as this user) share one RLIMIT_MEMLOCK.
-	 * Each worker takes at most half of its share of what is left after every
-	 * worker's ring, so that no ring can fail for our buffers. */
+	 * Each worker takes at most a quarter of its share of what is left after every
+	 * worker's ring, leaving the rest to rings and to the user's other processes;
+	 * a registration that fails anyway only means plain sends. */
 	struct rlimit rl;
 	int n = ZC_BUFS_MAX;
 	rlim_t workers = srv.n_workers > 0 ? (rlim_t)srv.n_workers : 1;
 	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
 		rlim_t rings = workers * ZC_RING_RESERVE;
-		rlim_t share = rl.rlim_cur > rings ? (rl.rlim_cur - rings) / 2 / workers : 0;
+		rlim_t share = rl.rlim_cur > rings ? (rl.rlim_cur - rings) / 4 / workers : 0;
 		if (share / RINGD_CHUNK_SIZE < (rlim_t)n)
 			n = (int)(share / RINGD_CHUNK_SIZE);
 	}

@@ -9,6 +9,7 @@ import hashlib
 import os
 import pwd
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -842,3 +843,65 @@ class CheckBusyPortTests(LifecycleBase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PinnedMemoryTests(unittest.TestCase):
+    """Rings are pinned memory charged to the user against RLIMIT_MEMLOCK (a ring
+    takes 0.5-0.75 MiB). Started as an unprivileged user with room for one ring, a
+    second worker cannot set up: the supervisor keeps the first serving and retries
+    the other every few seconds rather than in a tight loop; with no worker able
+    to start it gives up. Runs as nobody: the charge is per user, so the user must
+    not be one that other io_uring programs (other tests' daemons) run as."""
+
+    def run_limited(self, workers, memlock):
+        try:
+            pwd.getpwnam("nobody")
+        except KeyError:
+            self.skipTest("no user nobody")
+        if os.geteuid() != 0 or not shutil.which("setpriv") or not shutil.which("prlimit"):
+            self.skipTest("needs root, setpriv and prlimit")
+        d = Daemon(config={"server": {"workers": str(workers)}})
+        self.addCleanup(d.cleanup)
+        d.write("index.html", "hello\n")
+        for dirpath, dirs, files in os.walk(d.tmp):
+            os.chmod(dirpath, 0o755)
+            for n in files:
+                os.chmod(os.path.join(dirpath, n), 0o666)
+        os.chmod(d.tmp, 0o777)   # the access log is created there
+        from ringd_harness import write_config
+        write_config(d.conf, d.config)
+        os.chmod(d.conf, 0o644)
+        argv = ["prlimit", "--memlock=%d:%d" % (memlock, memlock), "setpriv",
+                "--reuid=nobody", "--regid=nogroup", "--clear-groups"] + d.argv()
+        err = open(d.stderr_path, "wb")
+        self.addCleanup(err.close)
+        p = subprocess.Popen(argv, stdout=err, stderr=err, cwd=d.tmp)
+        self.addCleanup(lambda: p.poll() is None and (p.kill(), p.wait()))
+        return d, p
+
+    def test_worker_that_cannot_set_up_is_retried_slowly(self):
+        d, p = self.run_limited(2, 1 << 20)
+        ok = False
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not ok:
+            try:
+                ok = get(d.port, "/index.html", timeout=1).status == 200
+            except (OSError, ConnectionClosed):
+                time.sleep(0.1)
+        self.assertTrue(ok, "no worker served; stderr:\n%s" % d.stderr()[-2000:])
+        time.sleep(5)
+        self.assertIsNone(p.poll(), "supervisor exited; stderr:\n%s" % d.stderr()[-2000:])
+        died = d.stderr().count("died")
+        self.assertLessEqual(died, 4, "worker restarted in a tight loop:\n%s" % d.stderr()[-2000:])
+        p.send_signal(signal.SIGTERM)
+        self.assertEqual(p.wait(10), 0, d.stderr()[-2000:])
+
+    def test_no_worker_can_start(self):
+        d, p = self.run_limited(2, 256 << 10)
+        try:
+            rc = p.wait(10)
+        except subprocess.TimeoutExpired:
+            rc = None
+        self.assertEqual(rc, 1, "want exit 1 when no worker can start; stderr:\n%s"
+                         % d.stderr()[-2000:])
+        self.assertIn("io_uring_setup", d.stderr())
