@@ -518,10 +518,15 @@ class RingdTestCase(unittest.TestCase):
         d.write("index.html", "<!doctype html><title>ringd</title>hello\n")
 
     @classmethod
+    def new_daemon(cls):
+        """The Daemon to start; a test class may return a subclass."""
+        return Daemon(config=cls.CONFIG, extra_args=cls.EXTRA_ARGS)
+
+    @classmethod
     def _make(cls):
         if not BINARY or not os.path.exists(BINARY):
             raise unittest.SkipTest("ringd binary not found: %r" % BINARY)
-        d = Daemon(config=cls.CONFIG, extra_args=cls.EXTRA_ARGS)
+        d = cls.new_daemon()
         try:
             cls.populate(d)
             d.start()

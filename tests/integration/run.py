@@ -7,7 +7,6 @@ import os
 import signal
 import sys
 import time
-import traceback
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import deque
 
-from ringd_harness import (Conn, ConnectionClosed, Daemon, RingdTestCase,
+from ringd_harness import (ConnectionClosed, Daemon, RingdTestCase,
                            build_request)
 
 HEADER_T = 2
@@ -410,21 +410,8 @@ class SlowClientTests(RingdTestCase):
                             "(send_timeout=%d); stderr tail: %s"
                             % (el, SEND_T, self.d.stderr()[-800:]))
             # drain: we must reach EOF/RST well before 64 MiB
-            total = len(c.buf)
-            ended = False
-            c.sock.settimeout(3)
-            t0 = time.monotonic()
-            try:
-                while time.monotonic() - t0 < 10:
-                    chunk = c.sock.recv(1 << 20)
-                    if not chunk:
-                        ended = True
-                        break
-                    total += len(chunk)
-            except ConnectionResetError:
-                ended = True
-            except socket.timeout:
-                pass
+            data, ended = c.read_until_close(timeout=3, limit=64 << 20)
+            total = len(data)
             self.assertTrue(ended, "connection not closed after send_timeout (read %d bytes)" % total)
             self.assertLess(total, 64 << 20, "whole file delivered: the server never timed out")
         finally:
@@ -475,19 +462,8 @@ class FdExhaustionSpliceTests(RingdTestCase):
     FLOOD = 300
 
     @classmethod
-    def _make(cls):
-        from ringd_harness import BINARY
-        import unittest
-        if not BINARY or not os.path.exists(BINARY):
-            raise unittest.SkipTest("ringd binary not found: %r" % BINARY)
-        d = LimitedDaemon(cls.NOFILE, config=cls.CONFIG)
-        try:
-            cls.populate(d)
-            d.start()
-        except BaseException:
-            d.cleanup()
-            raise
-        return d
+    def new_daemon(cls):
+        return LimitedDaemon(cls.NOFILE, config=cls.CONFIG)
 
     @classmethod
     def populate(cls, d):

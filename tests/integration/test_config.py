@@ -10,8 +10,7 @@ import tempfile
 import time
 import unittest
 
-from ringd_harness import (BINARY, Conn, Daemon, build_request, free_port, ipv6_available,
-                           write_config)
+from ringd_harness import BINARY, Conn, Daemon, build_request, free_port, ipv6_available
 
 
 def run(args, timeout=10):

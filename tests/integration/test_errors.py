@@ -2,13 +2,12 @@
 clients, garbage, connection storms."""
 
 import hashlib
-import os
 import random
 import socket
 import threading
 import time
 
-from ringd_harness import Conn, ConnectionClosed, RingdTestCase, build_request
+from ringd_harness import ConnectionClosed, RingdTestCase, build_request
 
 
 class ErrorTests(RingdTestCase):

@@ -4,7 +4,6 @@ connections, exit 0."""
 import hashlib
 import signal
 import socket
-import threading
 import time
 
 from ringd_harness import Conn, RingdTestCase, build_request

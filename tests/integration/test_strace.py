@@ -5,10 +5,7 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
-import tempfile
-import threading
 import time
 
 from ringd_harness import Conn, RingdTestCase, build_request, run_threads
