@@ -369,6 +369,26 @@ static void body_progress(struct conn *c, uint32_t n)
 	timer_set(c, (uint32_t)srv.cfg.send_timeout);
 }
 
+/* A send of the current piece (chunk or cached body) completed: send the rest of
+ * it (short only if the connection failed mid-way), or the next chunk, or finish. */
+static void chunk_continue(struct conn *c)
+{
+	struct exchange *ex = c->ex;
+	if (ex->chunk_sent < ex->chunk_len) {
+		uint32_t rest = ex->chunk_len - ex->chunk_sent;
+		if (ex->zc >= 0)
+			c->tp->send_fixed(c, ex->piece + ex->chunk_sent, rest, ex->zc, true);
+		else
+			c->tp->send(c, ex->piece + ex->chunk_sent, rest, true);
+		return;
+	}
+	ex->body_left -= ex->chunk_len;
+	if (ex->body_left)
+		next_chunk(c);   /* never after send_memory, which sends all at once */
+	else
+		conn_response_done(c);
+}
+
 void send_complete(struct conn *c, enum op op, int res)
 {
 	struct exchange *ex = c->ex;
@@ -432,15 +452,7 @@ void send_complete(struct conn *c, enum op op, int res)
 		}
 		ex->chunk_sent += (uint32_t)res;
 		body_progress(c, (uint32_t)res);
-		if (ex->chunk_sent < ex->chunk_len) {
-			c->tp->send(c, ex->piece + ex->chunk_sent, ex->chunk_len - ex->chunk_sent, true);
-			return;
-		}
-		ex->body_left -= ex->chunk_len;
-		if (ex->body_left)
-			next_chunk(c);   /* never after send_memory, which sends all at once */
-		else
-			conn_response_done(c);
+		chunk_continue(c);
 		return;
 
 	case OP_SPLICE_IN:
@@ -502,15 +514,5 @@ void send_zc_complete(struct conn *c, int res, unsigned flags)
 		if (ex->zc_wait)
 			return;
 	}
-	if (ex->chunk_sent < ex->chunk_len) {
-		/* Short only if the connection failed mid-way; send the rest (or learn so). */
-		c->tp->send_fixed(c, ex->chunk + ex->chunk_sent, ex->chunk_len - ex->chunk_sent,
-				  ex->zc, true);
-		return;
-	}
-	ex->body_left -= ex->chunk_len;
-	if (ex->body_left)
-		next_chunk(c);
-	else
-		conn_response_done(c);
+	chunk_continue(c);
 }
