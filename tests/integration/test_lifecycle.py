@@ -875,19 +875,31 @@ class PinnedMemoryTests(unittest.TestCase):
                 "--reuid=nobody", "--regid=nogroup", "--clear-groups"] + d.argv()
         err = open(d.stderr_path, "wb")
         self.addCleanup(err.close)
-        p = subprocess.Popen(argv, stdout=err, stderr=err, cwd=d.tmp)
-        self.addCleanup(lambda: p.poll() is None and (p.kill(), p.wait()))
+        # Own process group: a failing test must not leave workers behind, holding
+        # the user's pinned memory for the next test.
+        p = subprocess.Popen(argv, stdout=err, stderr=err, cwd=d.tmp, start_new_session=True)
+
+        def kill_all():
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
+        self.addCleanup(kill_all)
         return d, p
 
     def test_worker_that_cannot_set_up_is_retried_slowly(self):
         d, p = self.run_limited(2, 1 << 20)
+        # Each worker has its own SO_REUSEPORT socket, and a connection that hashes
+        # to the failed worker's socket waits in its backlog: try new connections
+        # (new source ports) until one lands on the worker that runs.
         ok = False
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and not ok:
             try:
-                ok = get(d.port, "/index.html", timeout=1).status == 200
+                ok = get(d.port, "/index.html", timeout=0.25).status == 200
             except (OSError, ConnectionClosed):
-                time.sleep(0.1)
+                time.sleep(0.05)
         self.assertTrue(ok, "no worker served; stderr:\n%s" % d.stderr()[-2000:])
         time.sleep(5)
         self.assertIsNone(p.poll(), "supervisor exited; stderr:\n%s" % d.stderr()[-2000:])
