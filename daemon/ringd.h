@@ -207,8 +207,8 @@ struct io_uring_cqe;
 #define RINGD_RECV_BUF_SIZE   4096   /* one provided receive buffer */
 #define RINGD_RECV_BUFS       1024   /* entries in the provided-buffer ring (power of 2) */
 #define RINGD_TX_SIZE         16384  /* response head + small bodies sent inline */
-#define RINGD_PIPE_SIZE       262144 /* pipe capacity for body=splice */
-#define RINGD_PIPES           256    /* pipes created at start-up; when all are busy, body=read */
+#define RINGD_PIPE_SIZE       1048576 /* pipe capacity for body=splice (fs.pipe-max-size's default) */
+#define RINGD_PIPES           64     /* at most this many pipes a worker; when all are busy, body=read */
 #define RINGD_LINGER_SECS     5      /* drain time after a final response before close */
 #define RINGD_LOG_BUF         65536  /* per log, per half of the double buffer */
 #define RINGD_CORK_RESPONSES  32     /* pipelined responses gathered into one sendmsg */

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -28,6 +29,7 @@ struct pipe_ent {
 static struct pipe_ent pipes[RINGD_PIPES];
 static int pipe_free[RINGD_PIPES];
 static int n_pipes, n_pipe_free;
+static uint32_t pipe_size;         /* every pipe's capacity, at least 4 KiB */
 static struct pool chunk_pool;
 static char drain_scratch[65536];  /* what aborted pipes held; contents never read */
 
@@ -102,6 +104,21 @@ static void zc_init(void)
 		zc_free[n_zc_free++] = i;
 }
 
+/* A whole number from a /proc/sys file, or -1. Start-up only. */
+static long read_sysctl(const char *path)
+{
+	char buf[32];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
 int send_pipes_init(void)
 {
 	if (pool_init(&chunk_pool, RINGD_CHUNK_SIZE, srv.max_conns))
@@ -111,23 +128,44 @@ int send_pipes_init(void)
 		return 0;
 	}
 	/* Pipes are made here because making one in the loop would be a syscall. When
-	 * all are busy, a response falls back to body=read. */
-	/* Pipes cost two descriptors each; leave most of the limit to connections. */
-	struct rlimit rl;
+	 * all are busy, a response falls back to body=read.
+	 *
+	 * Two limits bound them. Each pipe costs two descriptors: leave most of
+	 * RLIMIT_NOFILE to connections. And the kernel counts pipe pages per user
+	 * (fs.pipe-user-pages-soft, 64 MiB by default, shared by all workers and the
+	 * user's other processes): past it, a new pipe gets 2 pages and cannot grow.
+	 * Such a pipe would make every splice short, so a pipe that does not reach
+	 * pipe_size is not used at all, and we take at most half the soft limit. */
+	pipe_size = RINGD_PIPE_SIZE;
+	long max = read_sysctl("/proc/sys/fs/pipe-max-size");
+	if (max > 0 && max < (long)pipe_size)
+		pipe_size = (uint32_t)max & ~4095u;
 	int want = RINGD_PIPES;
+	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 16 < (rlim_t)want)
 		want = (int)(rl.rlim_cur / 16);
-	for (int i = 0; i < want; i++) {
+	long soft = read_sysctl("/proc/sys/fs/pipe-user-pages-soft");   /* 0: no limit */
+	long workers = srv.n_workers > 0 ? srv.n_workers : 1;
+	if (soft > 0 && soft * 4096 / 2 / workers / pipe_size < want)
+		want = (int)(soft * 4096 / 2 / workers / pipe_size);
+	for (int i = 0; i < want && pipe_size >= 4096; i++) {
 		int fds[2];
 		if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0)
 			break;
-		fcntl(fds[1], F_SETPIPE_SZ, RINGD_PIPE_SIZE);
+		int got = fcntl(fds[1], F_SETPIPE_SZ, pipe_size);
+		if (got < (int)pipe_size) {
+			close(fds[0]);
+			close(fds[1]);
+			break;
+		}
 		pipes[i] = (struct pipe_ent){ fds[0], fds[1] };
 		pipe_free[n_pipe_free++] = i;
 		n_pipes++;
 	}
 	if (n_pipes == 0)
-		log_msg(LOGL_WARN, "no pipes for body=splice (descriptor limit); bodies use body=read");
+		log_msg(LOGL_WARN, "no pipes for body=splice (descriptor or pipe-page limit); bodies use body=read");
+	else
+		log_msg(LOGL_DEBUG, "body=splice: %d pipes of %u KiB", n_pipes, pipe_size / 1024);
 	return 0;
 }
 
@@ -216,9 +254,9 @@ static void next_splice(struct conn *c)
 {
 	struct exchange *ex = c->ex;
 	struct pipe_ent *p = &pipes[ex->pipe];
-	/* A pipe holds RINGD_PIPE_SIZE/4096 pages: from an unaligned offset a full-size
+	/* A pipe holds pipe_size/4096 pages: from an unaligned offset a full-size
 	 * chunk would span one page more and come back short. End chunks on a page. */
-	uint32_t room = RINGD_PIPE_SIZE - (uint32_t)(ex->body_off & 4095);
+	uint32_t room = pipe_size - (uint32_t)(ex->body_off & 4095);
 	uint32_t len = ex->body_left < room ? (uint32_t)ex->body_left : room;
 	struct io_uring_sqe *sqe = loop_sqe();
 	io_uring_prep_splice(sqe, ex->file_fd, (int64_t)ex->body_off, p->wfd, -1, len, 0);

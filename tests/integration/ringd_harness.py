@@ -502,6 +502,44 @@ class Daemon:
 # TestCase base
 # --------------------------------------------------------------------------
 
+def start_as_nobody(tc, d, prefix=()):
+    """Start Daemon d as the user nobody (for limits the kernel counts per user:
+    pinned memory, pipe pages), after `prefix` (e.g. prlimit arguments). Skips tc
+    unless run as root with setpriv. nobody is a user no other test's daemon runs
+    as, so only this daemon is charged. The daemon gets its own process group,
+    killed in tc's clean-up, so a failing test leaves no worker behind holding the
+    user's resources. Returns the Popen (also d.proc)."""
+    import pwd
+    try:
+        pwd.getpwnam("nobody")
+    except KeyError:
+        tc.skipTest("no user nobody")
+    if os.geteuid() != 0 or not shutil.which("setpriv") or (prefix and not shutil.which(prefix[0])):
+        tc.skipTest("needs root, setpriv" + (" and " + prefix[0] if prefix else ""))
+    for dirpath, dirs, files in os.walk(d.tmp):
+        os.chmod(dirpath, 0o755)
+        for n in files:
+            os.chmod(os.path.join(dirpath, n), 0o666)
+    os.chmod(d.tmp, 0o777)   # the access log is created there
+    write_config(d.conf, d.config)
+    os.chmod(d.conf, 0o644)
+    argv = list(prefix) + ["setpriv", "--reuid=nobody", "--regid=nogroup",
+                           "--clear-groups"] + d.argv()
+    err = open(d.stderr_path, "wb")
+    tc.addCleanup(err.close)
+    p = subprocess.Popen(argv, stdout=err, stderr=err, cwd=d.tmp, start_new_session=True)
+    d.proc = p   # prlimit and setpriv exec: p is ringd
+
+    def kill_all():
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait()
+    tc.addCleanup(kill_all)
+    return p
+
+
 class RingdTestCase(unittest.TestCase):
     """Subclasses set CONFIG ({section: {key: value}}, None values delete),
     EXTRA_ARGS, PER_TEST, and override populate(cls, d) to fill the docroot

@@ -454,9 +454,10 @@ class LimitedDaemon(Daemon):
 
 
 class FdExhaustionSpliceTests(RingdTestCase):
-    """Default body=splice: the daemon pre-creates its pipe pool at start-up;
-    with RLIMIT_NOFILE=64 it must still start and leave room for connections."""
-    CONFIG = {"http": {"header_timeout": "30", "keepalive_timeout": "30", "send_timeout": "10"}}
+    """body=splice: the daemon pre-creates its pipe pool at start-up; with
+    RLIMIT_NOFILE=64 it must still start and leave room for connections."""
+    CONFIG = {"http": {"header_timeout": "30", "keepalive_timeout": "30", "send_timeout": "10",
+                       "body": "splice"}}
     PER_TEST = True
     NOFILE = 64
     FLOOD = 300

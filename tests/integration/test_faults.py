@@ -11,11 +11,12 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import time
 import unittest
 
 from ringd_harness import (BINARY, Conn, ConnectionClosed, Daemon, RingdTestCase,
-                           build_request)
+                           build_request, start_as_nobody)
 
 SEND_T = 3
 SHORT = {"header_timeout": "2", "keepalive_timeout": "2", "send_timeout": str(SEND_T)}
@@ -449,3 +450,88 @@ class ZeroCopyBufferTests(RingdTestCase):
                 self.assertEqual(r.sha256, want, "round %d: body differs" % round_)
                 c.close()
         self.assertTrue(self.d.alive())
+
+
+PIPE_HOG = r"""
+import fcntl, os, sys
+pipes = []
+try:
+    while True:
+        r, w = os.pipe()
+        pipes.append((r, w))
+        fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 1 << 20)
+except OSError:
+    pass
+print(len(pipes), flush=True)
+sys.stdin.read()
+"""
+
+
+class SplicePipeLimitTests(unittest.TestCase):
+    """body=splice takes its pipes at start-up. The kernel counts pipe pages per
+    user (fs.pipe-user-pages-soft): past that a new pipe gets two pages and cannot
+    grow, and a 1 MiB chunk through it would come back short on every splice.
+    ringd takes at most half the soft limit across its workers, and uses no pipe
+    that did not reach full size (falling back to body=read)."""
+
+    def soft_pages(self):
+        if os.geteuid() != 0 or not shutil.which("setpriv"):
+            self.skipTest("needs root and setpriv (runs as nobody)")
+        with open("/proc/sys/fs/pipe-user-pages-soft") as f:
+            soft = int(f.read())
+        if soft == 0:
+            self.skipTest("fs.pipe-user-pages-soft is 0 (no limit)")
+        return soft
+
+    def start(self, workers=1):
+        d = Daemon(config={"server": {"workers": str(workers)},
+                           "http": {"body": "splice"}, "log": {"level": "debug"}})
+        self.addCleanup(d.cleanup)
+        self.sha = d.write_random("big.bin", 5 << 20, seed=3)
+        self.p = start_as_nobody(self, d)
+        d.wait_ready()
+        return d
+
+    def exact_downloads(self, d):
+        with open(d.path("big.bin"), "rb") as f:
+            data = f.read()
+        for _ in range(4):
+            with Conn(d.port, timeout=20) as c:
+                c.send(build_request("GET", "/big.bin"))
+                r = c.read_response(hasher=hashlib.sha256())
+                self.assertEqual(r.status, 200)
+                self.assertEqual(r.sha256, self.sha)
+                # an unaligned start: chunks end on page boundaries
+                c.send(build_request("GET", "/big.bin", {"Range": "bytes=1001-3999999"}))
+                r = c.read_response()
+                self.assertEqual(r.status, 206)
+                self.assertEqual(r.body, data[1001:4000000])
+
+    def test_pipes_within_half_the_user_limit(self):
+        soft = self.soft_pages()
+        d = self.start(workers=2)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and d.stderr().count("pipes of") < 2:
+            time.sleep(0.05)
+        made = re.findall(r"body=splice: (\d+) pipes of (\d+) KiB", d.stderr())
+        self.assertEqual(len(made), 2, d.stderr()[-2000:])
+        pages = sum(int(n) * int(kib) // 4 for n, kib in made)
+        self.assertGreater(pages, 0)
+        self.assertLessEqual(pages, soft // 2, made)
+        self.exact_downloads(d)
+
+    def test_no_full_size_pipe_falls_back_to_read(self):
+        self.soft_pages()
+        hog = subprocess.Popen(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                                sys.executable, "-c", PIPE_HOG],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.addCleanup(hog.wait, 10)
+        self.addCleanup(hog.stdin.close)
+        self.assertGreater(int(hog.stdout.readline()), 0)   # the user's budget is used up
+        d = self.start()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and "no pipes" not in d.stderr():
+            time.sleep(0.05)
+        self.assertIn("no pipes for body=splice", d.stderr())
+        self.assertNotIn("pipes of", d.stderr())
+        self.exact_downloads(d)

@@ -9,7 +9,6 @@ import hashlib
 import os
 import pwd
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,7 +16,7 @@ import time
 import unittest
 
 from ringd_harness import (BINARY, Conn, ConnectionClosed, Daemon, build_request, free_port,
-                           write_config)
+                           start_as_nobody, write_config)
 
 BIG = 64 << 20
 
@@ -854,38 +853,10 @@ class PinnedMemoryTests(unittest.TestCase):
     not be one that other io_uring programs (other tests' daemons) run as."""
 
     def run_limited(self, workers, memlock):
-        try:
-            pwd.getpwnam("nobody")
-        except KeyError:
-            self.skipTest("no user nobody")
-        if os.geteuid() != 0 or not shutil.which("setpriv") or not shutil.which("prlimit"):
-            self.skipTest("needs root, setpriv and prlimit")
         d = Daemon(config={"server": {"workers": str(workers)}})
         self.addCleanup(d.cleanup)
         d.write("index.html", "hello\n")
-        for dirpath, dirs, files in os.walk(d.tmp):
-            os.chmod(dirpath, 0o755)
-            for n in files:
-                os.chmod(os.path.join(dirpath, n), 0o666)
-        os.chmod(d.tmp, 0o777)   # the access log is created there
-        from ringd_harness import write_config
-        write_config(d.conf, d.config)
-        os.chmod(d.conf, 0o644)
-        argv = ["prlimit", "--memlock=%d:%d" % (memlock, memlock), "setpriv",
-                "--reuid=nobody", "--regid=nogroup", "--clear-groups"] + d.argv()
-        err = open(d.stderr_path, "wb")
-        self.addCleanup(err.close)
-        # Own process group: a failing test must not leave workers behind, holding
-        # the user's pinned memory for the next test.
-        p = subprocess.Popen(argv, stdout=err, stderr=err, cwd=d.tmp, start_new_session=True)
-
-        def kill_all():
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait()
-        self.addCleanup(kill_all)
+        p = start_as_nobody(self, d, ["prlimit", "--memlock=%d:%d" % (memlock, memlock)])
         return d, p
 
     def test_worker_that_cannot_set_up_is_retried_slowly(self):
