@@ -1046,17 +1046,22 @@ def main():
     mdtext = "\n".join(md) + "\n"
     with open(os.path.join(outdir, "results.md"), "w") as f:
         f.write(mdtext)
-    os.makedirs(os.path.join(BENCH, "results"), exist_ok=True)
-    with open(os.path.join(BENCH, "results", "latest.md"), "w") as f:
-        f.write(mdtext)
+    # latest.md is the tree's record of its newest run: a run written elsewhere
+    # (--out outside bench/results, e.g. an experiment) leaves it alone.
+    results_root = os.path.join(BENCH, "results")
+    summary = "not updated (--out is outside bench/results)"
+    if os.path.commonpath([os.path.realpath(outdir), os.path.realpath(results_root)]) == os.path.realpath(results_root):
+        with open(os.path.join(results_root, "latest.md"), "w") as f:
+            f.write(mdtext)
+        summary = "bench/results/latest.md"
 
     print()
     print(text_table(rows))
     print()
     for n in notes:
         print("  " + n)
-    print("\nresults: %s (json, csv%s, md); summary: bench/results/latest.md; %.0f s"
-          % (outdir, ", png" if have_png else "", time.monotonic() - T0))
+    print("\nresults: %s (json, csv%s, md); summary: %s; %.0f s"
+          % (outdir, ", png" if have_png else "", summary, time.monotonic() - T0))
     return 0
 
 
