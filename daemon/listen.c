@@ -95,6 +95,27 @@ fail:
 	return -1;
 }
 
+/* A worker that cannot start (the supervisor retries it in a few seconds) must not
+ * leave its SO_REUSEPORT socket in the group: the kernel would keep hashing new
+ * connections to it, and they would wait in its backlog for a worker that may
+ * never come. shutdown(SHUT_RD) on a listener takes it out of the group (and
+ * resets what its queue holds) but keeps the bound port, so listen() puts it back
+ * without a new bind, which after the privilege drop could be refused. Supervisor
+ * only: these block. */
+void listen_detach(const int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		shutdown(fds[i], SHUT_RD);
+}
+
+int listen_reattach(const int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (listen(fds[i], LISTEN_BACKLOG) < 0)
+			return -1;
+	return 0;
+}
+
 void listen_arm(int idx)
 {
 	if (srv.stopping || armed[idx])

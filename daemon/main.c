@@ -158,7 +158,8 @@ static bool socket_activated;
  * signalfd); the supervisor takes them synchronously with sigtimedwait.
  *
  * The supervisor keeps each worker's sockets, so a restarted worker takes over the
- * same socket and its backlog. SIGHUP is the nginx model: build the new
+ * same socket and its backlog. A worker held back after failing to start has its
+ * sockets detached from the group meanwhile (listen_detach). SIGHUP is the nginx model: build the new
  * configuration, open sockets for new addresses (unchanged ones are kept, so no
  * connection is ever refused), start new workers, and let the old ones drain. */
 static int n_workers;
@@ -247,6 +248,7 @@ static int supervise(int workers, int (*fds)[RINGD_MAX_LISTEN])
 {
 	pid_t pids[MAX_WORKERS] = { 0 };
 	time_t started[MAX_WORKERS] = { 0 }, hold[MAX_WORKERS] = { 0 };
+	bool detached[MAX_WORKERS] = { false };
 	int alive = 0;   /* current workers, plus old ones still draining */
 	bool stopping = false, ready = false;
 	sigset_t set;
@@ -263,6 +265,12 @@ static int supervise(int workers, int (*fds)[RINGD_MAX_LISTEN])
 		for (int w = 0; w < workers && !stopping; w++) {
 			if (pids[w] > 0 || now.tv_sec < hold[w])
 				continue;
+			if (detached[w] && listen_reattach(wfds[w], wn_fds) < 0) {
+				fprintf(stderr, "ringd: worker %d: listen: %s; retrying in 5 s\n", w, strerror(errno));
+				hold[w] = now.tv_sec + 5;
+				continue;
+			}
+			detached[w] = false;
 			pid_t pid = start_worker(w);
 			if (pid < 0)
 				break;
@@ -330,8 +338,14 @@ static int supervise(int workers, int (*fds)[RINGD_MAX_LISTEN])
 				 * loop; one that was killed is replaced at once. */
 				struct timespec t;
 				clock_gettime(CLOCK_MONOTONIC, &t);
-				if (WIFEXITED(status) && !clean && t.tv_sec - started[w] < 1)
+				if (WIFEXITED(status) && !clean && t.tv_sec - started[w] < 1) {
 					hold[w] = t.tv_sec + 5;
+					/* Under socket activation the workers share one socket. */
+					if (!stopping && !socket_activated) {
+						listen_detach(wfds[w], wn_fds);
+						detached[w] = true;
+					}
+				}
 				if (!stopping && !clean)
 					fprintf(stderr, "ringd: worker %d (pid %d) died (status %d); restarting%s\n",
 						w, (int)pid, status, hold[w] > t.tv_sec ? " in 5 s" : "");

@@ -419,6 +419,8 @@ extern const char *loop_features;          /* for the start-up line */
 /* listen.c */
 int listen_open_all(const struct config *cfg, int *fds, int max, bool probe, const struct config *held,
 		    char *err, size_t errlen);
+void listen_detach(const int *fds, int n);  /* out of the SO_REUSEPORT group, port kept */
+int listen_reattach(const int *fds, int n); /* back in it */
 void listen_arm(int idx);                  /* multishot accept on listener idx */
 void listen_on_accept(int idx, uint32_t gen, int res, unsigned flags);
 void listen_stop(void);                    /* graceful stop: cancel accepts, close sockets */
