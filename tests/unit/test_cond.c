@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ringd.h"
+#include "tap.h"
 
 #define NO -1      /* http_date_parse fails */
 
@@ -213,14 +214,9 @@ static const struct ifrange_row ifranges[] = {
 	{ ETAG, "", false },
 };
 
-static int ntest, nfail;
-
 static void ok(bool cond, const char *what, const char *detail)
 {
-	ntest++;
-	if (!cond)
-		nfail++;
-	printf("%s %d - %s %s\n", cond ? "ok" : "not ok", ntest, what, detail);
+	tap_ok(cond, "%s %s", what, detail);
 }
 
 /* A field value in its own exact-size allocation, so ASan sees any over-read. */
@@ -369,5 +365,5 @@ int main(void)
 			 s_or(ifranges[k].etag, ETAG));
 		ok(check_ifrange(&ifranges[k]), "if-range", detail);
 	}
-	return nfail ? 1 : 0;
+	return tap_exit();
 }

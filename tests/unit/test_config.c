@@ -10,24 +10,11 @@
 #include <unistd.h>
 
 #include "ringd.h"
-
-static int ntest, nfail;
+#include "tap.h"
 
 static void ok(bool cond, const char *what, const char *in)
 {
-	ntest++;
-	if (!cond)
-		nfail++;
-	printf("%s %d - %s \"", cond ? "ok" : "not ok", ntest, what);
-	for (; *in; in++) {
-		unsigned char c = (unsigned char)*in;
-
-		if (c < 0x20 || c >= 0x7f || c == '\\' || c == '#')
-			printf("\\x%02x", c);
-		else
-			putchar(c);
-	}
-	printf("\"\n");
+	tap_ok_input(cond, what, in, strlen(in));
 }
 
 /* A field of struct config as text, so one table column can check any key. */
@@ -549,7 +536,7 @@ static void check_files(void)
 		memcpy(d.root, c.root, sizeof d.root);
 		ok(memcmp(&c, &d, sizeof c) == 0, "config/ringd.ini otherwise defaults", "");
 	} else {
-		printf("ok %d - # SKIP RINGD_SRCDIR not set\n", ++ntest);
+		tap_skip("RINGD_SRCDIR not set");
 	}
 
 	config_defaults(&c);
@@ -561,8 +548,7 @@ static void check_files(void)
 
 	fd = mkstemp(tmp);
 	if (fd < 0) {
-		printf("not ok %d - mkstemp\n", ++ntest);
-		nfail++;
+		tap_ok(false, "mkstemp");
 		return;
 	}
 	close(fd);
@@ -623,6 +609,6 @@ int main(void)
 	check_encodings();
 	check_atomic();
 	check_files();
-	printf("1..%d\n", ntest);
-	return nfail ? 1 : 0;
+	tap_plan(tap_n);
+	return tap_exit();
 }

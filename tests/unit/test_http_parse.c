@@ -8,44 +8,7 @@
 #include <string.h>
 
 #include "ringd.h"
-
-/* ---- TAP ---- */
-
-static int tap_n, tap_failed;
-
-static void tap_plan(int n)
-{
-	printf("1..%d\n", n);
-}
-
-static bool tap_ok(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", ok ? "" : "not ", ++tap_n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	tap_failed += !ok;
-	return ok;
-}
-
-static void tap_diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("# ", stdout);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
-
-static int tap_exit(void)
-{
-	return tap_failed ? 1 : 0;
-}
+#include "tap.h"
 
 /* ---- http_parse_request rows ---- */
 

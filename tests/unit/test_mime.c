@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ringd.h"
+#include "tap.h"
 
 #define OCTET "application/octet-stream"
 #define UTF8  "; charset=utf-8"
@@ -143,23 +144,9 @@ static const struct row debian[] = {
 	{ "/d.pdf", "application/pdf" },
 };
 
-static int ntest, nfail;
-
 static void ok(bool cond, const char *what, const char *in)
 {
-	ntest++;
-	if (!cond)
-		nfail++;
-	printf("%s %d - %s \"", cond ? "ok" : "not ok", ntest, what);
-	for (; *in; in++) {
-		unsigned char c = (unsigned char)*in;
-
-		if (c < 0x20 || c >= 0x7f || c == '\\' || c == '#')
-			printf("\\x%02x", c);
-		else
-			putchar(c);
-	}
-	printf("\"\n");
+	tap_ok_input(cond, what, in, strlen(in));
 }
 
 static void check(const struct mime_table *t, const struct row *r, const char *what)
@@ -261,8 +248,8 @@ int main(void)
 		mime_table_free(t);
 		free(sys);
 	} else {
-		printf("ok %d - # SKIP no /etc/mime.types\n", ++ntest);
+		tap_skip("no /etc/mime.types");
 	}
-	printf("1..%d\n", ntest);
-	return nfail ? 1 : 0;
+	tap_plan(tap_n);
+	return tap_exit();
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ringd.h"
+#include "tap.h"
 
 #define BAD   -400
 #define LONG  -414
@@ -177,23 +178,7 @@ static const struct hidden_row hidden[] = {
 	{ "", false },
 };
 
-static int ntest, nfail;
-
-static void ok(bool cond, const char *what, const char *in, size_t len)
-{
-	ntest++;
-	if (!cond)
-		nfail++;
-	printf("%s %d - %s \"", cond ? "ok" : "not ok", ntest, what);
-	for (size_t k = 0; k < len; k++) {
-		unsigned char c = (unsigned char)in[k];
-		if (c < 0x20 || c >= 0x7f || c == '\\' || c == '#')
-			printf("\\x%02x", c);
-		else
-			putchar(c);
-	}
-	printf("\"\n");
-}
+#define ok tap_ok_input
 
 static bool check_norm(const struct norm_row *t)
 {
@@ -242,5 +227,5 @@ int main(void)
 		free(in);
 		ok(got == t->want, t->want ? "hidden" : "not hidden", t->in, len);
 	}
-	return nfail ? 1 : 0;
+	return tap_exit();
 }

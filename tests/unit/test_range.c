@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ringd.h"
+#include "tap.h"
 
 #define MAXR 4
 #define U64MAX "18446744073709551615"
@@ -84,17 +85,7 @@ static const struct row rows[] = {
 	{ "bytes=0-1;x", 100, 0, { { 0 } } },
 };
 
-static int ntest, nfail;
-
-static void ok(bool cond, const char *fmt, const char *arg)
-{
-	ntest++;
-	if (!cond)
-		nfail++;
-	printf("%s %d - ", cond ? "ok" : "not ok", ntest);
-	printf(fmt, arg);
-	putchar('\n');
-}
+#define ok tap_ok
 
 static bool check_row(const struct row *t)
 {
@@ -154,5 +145,5 @@ int main(void)
 	for (size_t k = 0; k < nrows; k++)
 		ok(check_row(&rows[k]), "range \"%s\"", rows[k].in);
 	many_ranges();
-	return nfail ? 1 : 0;
+	return tap_exit();
 }
