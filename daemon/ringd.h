@@ -163,6 +163,7 @@ struct config {
 	int n_precompressed;
 	char cache_control[256];    /* empty: no header */
 	enum body_method body;
+	int body_memory_mb;         /* MiB of body=read chunks in use at once, per worker (send.c) */
 	/* [log] */
 	char access_log[4096];      /* path, "stderr" or "off" */
 	enum log_format log_format;
@@ -306,7 +307,8 @@ struct exchange {
 	uint64_t body_sent;        /* for the log */
 	int pipe;                  /* index into the pipe pool, -1 when none */
 	uint32_t pipe_fill;        /* bytes sitting in the pipe */
-	char *chunk;               /* body=read buffer (pool or registered), NULL when none */
+	char *chunk;               /* body=read buffer (pool, registered or tx), NULL when none */
+	uint32_t chunk_cap;        /* its size */
 	int zc;                    /* registered buffer index of chunk, -1 when from the pool */
 	bool zc_wait;              /* a zero-copy send's notification is still to come */
 	const char *piece;         /* body bytes being sent: chunk, or the cached body */

@@ -31,6 +31,7 @@ static int pipe_free[RINGD_PIPES];
 static int n_pipes, n_pipe_free;
 static uint32_t pipe_size;         /* every pipe's capacity, at least 4 KiB */
 static struct pool chunk_pool;
+static uint32_t pool_chunks_out;   /* chunks of chunk_pool in use */
 static char drain_scratch[65536];  /* what aborted pipes held; contents never read */
 
 /* Registered chunk buffers for zero-copy sends. Pinned memory counts against
@@ -206,8 +207,10 @@ void send_release(struct conn *c, struct exchange *ex)
 			zc_orphan_slot[ex->zc] = (int32_t)conn_slot(c);
 		else if (ex->zc >= 0)
 			zc_free[n_zc_free++] = ex->zc;
-		else
+		else if (ex->chunk != ex->tx) {
 			pool_put(&chunk_pool, ex->chunk);
+			pool_chunks_out--;
+		}
 		ex->chunk = NULL;
 		ex->zc = -1;
 		srv.n_streaming--;
@@ -219,7 +222,7 @@ void send_release(struct conn *c, struct exchange *ex)
 static void next_chunk(struct conn *c)
 {
 	struct exchange *ex = c->ex;
-	uint32_t len = ex->body_left < RINGD_CHUNK_SIZE ? (uint32_t)ex->body_left : RINGD_CHUNK_SIZE;
+	uint32_t len = ex->body_left < ex->chunk_cap ? (uint32_t)ex->body_left : ex->chunk_cap;
 	struct io_uring_sqe *sqe = loop_sqe();
 	if (ex->zc >= 0)
 		io_uring_prep_read_fixed(sqe, ex->file_fd, ex->chunk, len, ex->body_off, ex->zc);
@@ -307,11 +310,20 @@ static void start_body(struct conn *c)
 	}
 	/* One notification per slot may be outstanding: a slot whose last connection
 	 * left one behind uses a pool chunk (see send_zc_orphan_notified). */
+	ex->chunk_cap = RINGD_CHUNK_SIZE;
 	if (!fill_cache && n_zc_free > 0 && c->tp->send_fixed && !slot_has_orphan(conn_slot(c))) {
 		ex->zc = zc_free[--n_zc_free];
 		ex->chunk = zc_mem + (size_t)ex->zc * RINGD_CHUNK_SIZE;
-	} else {
+	} else if ((uint64_t)(pool_chunks_out + 1) * RINGD_CHUNK_SIZE <= (uint64_t)srv.cfg.body_memory_mb << 20) {
 		ex->chunk = pool_get(&chunk_pool);   /* one per slot: cannot run out */
+		pool_chunks_out++;
+	} else {
+		/* Thousands of large downloads at once (slow readers, or an attack made
+		 * of them) would each hold a chunk for as long as send_timeout allows.
+		 * Past [http] body_memory the rest stream through their tx buffer, which
+		 * the head no longer needs: more sends per byte, no more memory. */
+		ex->chunk = ex->tx;
+		ex->chunk_cap = sizeof ex->tx;
 	}
 	srv.n_streaming++;
 	next_chunk(c);

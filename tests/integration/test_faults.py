@@ -452,6 +452,64 @@ class ZeroCopyBufferTests(RingdTestCase):
         self.assertTrue(self.d.alive())
 
 
+class ChunkMemoryTests(RingdTestCase):
+    """body=read holds a 256 KiB chunk per large download in flight, for as long
+    as the client takes (up to send_timeout between bytes). Many slow readers at
+    once must not grow the worker without bound: past [http] body_memory (4 MiB
+    here) further downloads stream through their 16 KiB tx buffer, byte-exact.
+    The files are larger than what the kernel's socket buffers absorb (about
+    2.5 MiB a connection on loopback), so each download keeps a buffer busy."""
+    CONFIG = {"server": {"max_connections": "2048"},
+              "http": {"send_timeout": "30", "body_memory": "4"}, "cache": {"entries": "0"}}
+    N = 120
+
+    @classmethod
+    def populate(cls, d):
+        cls.sha = d.write_random("big.bin", 8 << 20, seed=5)
+        with open(d.path("big.bin"), "rb") as f:
+            cls.part = f.read(900001)[1001:]
+
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.d.proc.pid) as f:
+            for ln in f:
+                if ln.startswith("VmRSS:"):
+                    return int(ln.split()[1])
+        raise AssertionError("no VmRSS")
+
+    def test_many_slow_readers_bounded_and_exact(self):
+        before = self.rss_kib()
+        conns = []
+        try:
+            for i in range(self.N):
+                c = Conn(self.port, timeout=20, rcvbuf=4096)
+                conns.append(c)
+                rng = {"Range": "bytes=1001-900000"} if i % 10 == 0 else None
+                c.send(build_request("GET", "/big.bin", rng))
+            time.sleep(1.5)
+            grown = (self.rss_kib() - before) / 1024
+            # Unbounded, 120 downloads would hold about 8 MiB of registered
+            # (zero-copy) buffers plus 88 pool chunks (22 MiB); bounded, the pool
+            # part is 4 MiB. Each connection's exchange adds about 20 KiB.
+            self.assertLess(grown, 20, "RSS grew %.1f MiB with %d slow readers" % (grown, self.N))
+            # The last connections are the ones past the limit. Every ranged one
+            # and the last 20 are read to the end; the rest are dropped mid-way.
+            for i, c in enumerate(conns):
+                if i % 10 == 0:
+                    r = c.read_response()
+                    self.assertEqual(r.status, 206)
+                    self.assertEqual(r.body, self.part, "download %d" % i)
+                elif i >= self.N - 20:
+                    r = c.read_response(hasher=hashlib.sha256())
+                    self.assertEqual(r.status, 200)
+                    self.assertEqual(r.sha256, self.sha, "download %d" % i)
+                else:
+                    c.reset()
+        finally:
+            for c in conns:
+                c.close()
+        self.assertTrue(self.d.alive())
+
+
 PIPE_HOG = r"""
 import fcntl, os, sys
 pipes = []

@@ -69,6 +69,8 @@ static void field(const struct config *c, const char *key, char *out, size_t n)
 		snprintf(out, n, "%s", c->cache_control);
 	} else if (strcmp(key, "body") == 0) {
 		snprintf(out, n, "%s", body[c->body]);
+	} else if (strcmp(key, "body_memory") == 0) {
+		snprintf(out, n, "%d", c->body_memory_mb);
 	} else if (strcmp(key, "access") == 0) {
 		snprintf(out, n, "%s", c->access_log);
 	} else if (strcmp(key, "format") == 0) {
@@ -171,6 +173,10 @@ static const struct set_row sets[] = {
 	{ "http", "cache_control", "caf\xc3\xa9", true, "cache_control: must be printable ASCII" },
 	{ "http", "body", "read", false, "read" },
 	{ "http", "body", "sendfile", true, "body: expected splice or read, not \"sendfile\"" },
+	{ "http", "body_memory", "1", false, "1" },
+	{ "http", "body_memory", "65536", false, "65536" },
+	{ "http", "body_memory", "0", true, "body_memory: must be between 1 and 65536, not 0" },
+	{ "http", "body_memory", "65537", true, "body_memory: must be between 1 and 65536, not 65537" },
 	/* [log] */
 	{ "log", "access", "off", false, "off" },
 	{ "log", "access", "/var/log/ringd/access.log", false, "/var/log/ringd/access.log" },
@@ -440,7 +446,8 @@ static void check_defaults(void)
 	   c.keepalive_timeout == 60 && c.header_timeout == 15 && c.send_timeout == 60 &&
 	   c.max_header_bytes == 8192, "default numbers", "");
 	ok(c.dotfiles == DOTFILES_DENY && c.symlinks == SYMLINKS_WITHIN_ROOT &&
-	   c.body == BODY_READ && c.cache_control[0] == '\0', "default policies", "");
+	   c.body == BODY_READ && c.body_memory_mb == 64 && c.cache_control[0] == '\0',
+	   "default policies", "");
 	ok(c.n_precompressed == 3 && c.precompressed[0] == ENC_BR &&
 	   c.precompressed[1] == ENC_ZSTD && c.precompressed[2] == ENC_GZIP,
 	   "default precompressed", "br, zstd, gzip");
