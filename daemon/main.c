@@ -159,9 +159,10 @@ static bool socket_activated;
  *
  * The supervisor keeps each worker's sockets, so a restarted worker takes over the
  * same socket and its backlog. A worker held back after failing to start has its
- * sockets detached from the group meanwhile (listen_detach). SIGHUP is the nginx model: build the new
- * configuration, open sockets for new addresses (unchanged ones are kept, so no
- * connection is ever refused), start new workers, and let the old ones drain. */
+ * sockets detached from the group meanwhile (listen_detach). SIGHUP is the nginx
+ * model: build the new configuration, open sockets for new addresses (unchanged
+ * ones are kept, so no connection is ever refused), start new workers, and let
+ * the old ones drain. */
 static int n_workers;
 static int (*wfds)[RINGD_MAX_LISTEN];
 static int wn_fds;
