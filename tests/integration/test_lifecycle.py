@@ -9,6 +9,7 @@ import hashlib
 import os
 import pwd
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -915,6 +916,8 @@ class PinnedMemoryTests(unittest.TestCase):
         # Another process of nobody's pins about 0.65 MiB in small rings, so of two
         # rings (0.5-0.75 MiB each) within 1.5 MiB only one fits; once it exits
         # the held worker's retry succeeds.
+        if os.geteuid() != 0 or not shutil.which("setpriv") or not shutil.which("prlimit"):
+            self.skipTest("needs root, setpriv and prlimit")
         hog = subprocess.Popen(["prlimit", "--memlock=681574:681574", "setpriv", "--reuid=nobody",
                                 "--regid=nogroup", "--clear-groups", sys.executable, "-c", RING_HOG],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
