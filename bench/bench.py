@@ -129,22 +129,27 @@ def rss_bytes(pids):
     return total
 
 
+def proc_stat_cpu():
+    """The first line of /proc/stat (all CPUs), as clock ticks: user, nice,
+    system, idle, iowait, irq, softirq, steal, ..."""
+    with open("/proc/stat") as f:
+        return [int(x) for x in f.readline().split()[1:]]
+
+
 def machine_busy_ticks():
     """Busy clock ticks of all CPUs together (/proc/stat: user, nice, system, irq,
     softirq). Kernel work a server causes can run in another process's context: on
     loopback, the client's recv sends an ACK whose processing (in softirq, on the
     client's CPU) transmits the server's queued data, charged to the client. The
     whole machine's time per GiB sees that; the server's own utime+stime does not."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
+    v = proc_stat_cpu()
     return v[0] + v[1] + v[2] + v[5] + v[6]
 
 
 def busy_fraction(seconds=1.0):
     """Share of all CPUs busy during `seconds` (a background-noise check)."""
     def snap():
-        with open("/proc/stat") as f:
-            v = [int(x) for x in f.readline().split()[1:]]
+        v = proc_stat_cpu()
         idle = v[3] + v[4]
         return sum(v), idle
     a = snap()

@@ -163,7 +163,6 @@ static bool socket_activated;
  * model: build the new configuration, open sockets for new addresses (unchanged
  * ones are kept, so no connection is ever refused), start new workers, and let
  * the old ones drain. */
-static int n_workers;
 static int (*wfds)[RINGD_MAX_LISTEN];
 static int wn_fds;
 
@@ -180,7 +179,7 @@ static pid_t start_worker(int w)
 		sd_notify_forget();   /* systemd hears from the supervisor only */
 		/* Keep only our own sockets: a sibling's socket held open here would stay
 		 * in the SO_REUSEPORT group after its owner stopped accepting. */
-		for (int v = 0; v < n_workers && !socket_activated; v++)
+		for (int v = 0; v < srv.n_workers && !socket_activated; v++)
 			if (v != w)
 				close_set(wfds[v], wn_fds);
 		srv.n_listen = wn_fds;
@@ -207,7 +206,7 @@ static bool supervisor_reload(void)
 		next.n_listen = srv.cfg.n_listen;
 	}
 	/* Addresses we already listen on keep their sockets; new ones are opened. */
-	for (int w = 0; w < n_workers; w++) {
+	for (int w = 0; w < srv.n_workers; w++) {
 		n = 0;
 		for (int i = 0; i < next.n_listen; i++) {
 			int have = -1;
@@ -230,7 +229,7 @@ static bool supervisor_reload(void)
 			n++;
 		}
 	}
-	for (int w = 0; w < n_workers; w++) {
+	for (int w = 0; w < srv.n_workers; w++) {
 		close_set(wfds[w], wn_fds);
 		memcpy(wfds[w], nfds[w], sizeof nfds[w]);
 	}
@@ -256,7 +255,6 @@ static int supervise(int workers, int (*fds)[RINGD_MAX_LISTEN])
 	loop_signals(&set);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	n_workers = workers;
 	wfds = fds;
 	wn_fds = srv.n_listen;
 

@@ -73,7 +73,7 @@ static void zc_init(void)
 	 * a registration that fails anyway only means plain sends. */
 	struct rlimit rl;
 	int n = ZC_BUFS_MAX;
-	rlim_t workers = srv.n_workers > 0 ? (rlim_t)srv.n_workers : 1;
+	rlim_t workers = (rlim_t)srv.n_workers;
 	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
 		rlim_t rings = workers * ZC_RING_RESERVE;
 		rlim_t share = rl.rlim_cur > rings ? (rl.rlim_cur - rings) / 4 / workers : 0;
@@ -146,7 +146,7 @@ int send_pipes_init(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 16 < (rlim_t)want)
 		want = (int)(rl.rlim_cur / 16);
 	long soft = read_sysctl("/proc/sys/fs/pipe-user-pages-soft");   /* 0: no limit */
-	long workers = srv.n_workers > 0 ? srv.n_workers : 1;
+	long workers = srv.n_workers;
 	if (soft > 0 && soft * 4096 / 2 / workers / pipe_size < want)
 		want = (int)(soft * 4096 / 2 / workers / pipe_size);
 	for (int i = 0; i < want && pipe_size >= 4096; i++) {
@@ -219,6 +219,16 @@ void send_release(struct conn *c, struct exchange *ex)
 
 /* ---- body=read ---- */
 
+/* Send len bytes of the chunk from buf: zero-copy from a registered buffer. */
+static void send_from_chunk(struct conn *c, const char *buf, uint32_t len, bool more)
+{
+	struct exchange *ex = c->ex;
+	if (ex->zc >= 0)
+		c->tp->send_fixed(c, buf, len, ex->zc, more);
+	else
+		c->tp->send(c, buf, len, more);
+}
+
 static void next_chunk(struct conn *c)
 {
 	struct exchange *ex = c->ex;
@@ -235,10 +245,7 @@ static void next_chunk(struct conn *c)
 	ex->chunk_len = len;
 	ex->chunk_sent = 0;
 	ex->piece = ex->chunk;
-	if (ex->zc >= 0)
-		c->tp->send_fixed(c, ex->chunk, len, ex->zc, ex->body_left > len);
-	else
-		c->tp->send(c, ex->chunk, len, ex->body_left > len);
+	send_from_chunk(c, ex->chunk, len, ex->body_left > len);
 }
 
 /* The body is in the cache entry's memory: one send of all of it. */
@@ -425,11 +432,7 @@ static void chunk_continue(struct conn *c)
 {
 	struct exchange *ex = c->ex;
 	if (ex->chunk_sent < ex->chunk_len) {
-		uint32_t rest = ex->chunk_len - ex->chunk_sent;
-		if (ex->zc >= 0)
-			c->tp->send_fixed(c, ex->piece + ex->chunk_sent, rest, ex->zc, true);
-		else
-			c->tp->send(c, ex->piece + ex->chunk_sent, rest, true);
+		send_from_chunk(c, ex->piece + ex->chunk_sent, ex->chunk_len - ex->chunk_sent, true);
 		return;
 	}
 	ex->body_left -= ex->chunk_len;

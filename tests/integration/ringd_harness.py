@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -502,13 +503,23 @@ class Daemon:
 # TestCase base
 # --------------------------------------------------------------------------
 
-def start_as_nobody(tc, d, prefix=()):
-    """Start Daemon d as the user nobody (for limits the kernel counts per user:
-    pinned memory, pipe pages), after `prefix` (e.g. prlimit arguments). Skips tc
-    unless run as root with setpriv. nobody is a user no other test's daemon runs
-    as, so only this daemon is charged. The daemon gets its own process group,
-    killed in tc's clean-up, so a failing test leaves no worker behind holding the
-    user's resources. Returns the Popen (also d.proc)."""
+def proc_rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for ln in f:
+            if ln.startswith("VmRSS:"):
+                return int(ln.split()[1])
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
+# Limits the kernel counts per user (pinned memory, pipe pages) are tested as
+# nobody: a user no other test's daemon runs as, so only what the test starts is
+# charged. `prefix` goes in front (e.g. prlimit and its arguments).
+AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+
+def skip_unless_nobody(tc, prefix=()):
+    """Skip tc unless we are root with setpriv (and prefix's program) and a user
+    nobody exists."""
     import pwd
     try:
         pwd.getpwnam("nobody")
@@ -516,6 +527,26 @@ def start_as_nobody(tc, d, prefix=()):
         tc.skipTest("no user nobody")
     if os.geteuid() != 0 or not shutil.which("setpriv") or (prefix and not shutil.which(prefix[0])):
         tc.skipTest("needs root, setpriv" + (" and " + prefix[0] if prefix else ""))
+
+
+def hold_as_nobody(tc, script, prefix=()):
+    """Run a Python script as nobody that takes some per-user resource, prints how
+    much it got and holds it until its stdin closes (at tc's clean-up at the
+    latest). Returns (Popen, the number it printed)."""
+    skip_unless_nobody(tc, prefix)
+    p = subprocess.Popen(list(prefix) + AS_NOBODY + [sys.executable, "-c", script],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    tc.addCleanup(p.wait, 10)
+    tc.addCleanup(p.stdin.close)
+    return p, int(p.stdout.readline())
+
+
+def start_as_nobody(tc, d, prefix=()):
+    """Start Daemon d as nobody after `prefix`; skips tc where that cannot be done.
+    The daemon gets its own process group, killed in tc's clean-up, so a failing
+    test leaves no worker behind holding the user's resources. Returns the Popen
+    (also d.proc)."""
+    skip_unless_nobody(tc, prefix)
     for dirpath, dirs, files in os.walk(d.tmp):
         os.chmod(dirpath, 0o755)
         for n in files:
@@ -523,8 +554,7 @@ def start_as_nobody(tc, d, prefix=()):
     os.chmod(d.tmp, 0o777)   # the access log is created there
     write_config(d.conf, d.config)
     os.chmod(d.conf, 0o644)
-    argv = list(prefix) + ["setpriv", "--reuid=nobody", "--regid=nogroup",
-                           "--clear-groups"] + d.argv()
+    argv = list(prefix) + AS_NOBODY + d.argv()
     err = open(d.stderr_path, "wb")
     tc.addCleanup(err.close)
     p = subprocess.Popen(argv, stdout=err, stderr=err, cwd=d.tmp, start_new_session=True)

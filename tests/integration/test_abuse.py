@@ -19,7 +19,7 @@ import time
 from collections import deque
 
 from ringd_harness import (ConnectionClosed, Daemon, RingdTestCase,
-                           build_request)
+                           build_request, proc_rss_kib)
 
 HEADER_T = 2
 KEEPALIVE_T = 2
@@ -39,14 +39,6 @@ def proc_cpu_seconds(pid):
     fields = s[s.rindex(")") + 2:].split()
     # fields[0] is field 3 (state); utime is field 14, stime field 15
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def proc_rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for ln in f:
-            if ln.startswith("VmRSS:"):
-                return int(ln.split()[1])
-    raise AssertionError("no VmRSS for pid %d" % pid)
 
 
 def proc_fd_count(pid):

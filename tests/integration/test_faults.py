@@ -11,12 +11,12 @@ import signal
 import socket
 import struct
 import subprocess
-import sys
 import time
 import unittest
 
 from ringd_harness import (BINARY, Conn, ConnectionClosed, Daemon, RingdTestCase,
-                           build_request, start_as_nobody)
+                           build_request, hold_as_nobody, proc_rss_kib, skip_unless_nobody,
+                           start_as_nobody)
 
 SEND_T = 3
 SHORT = {"header_timeout": "2", "keepalive_timeout": "2", "send_timeout": str(SEND_T)}
@@ -469,15 +469,8 @@ class ChunkMemoryTests(RingdTestCase):
         with open(d.path("big.bin"), "rb") as f:
             cls.part = f.read(900001)[1001:]
 
-    def rss_kib(self):
-        with open("/proc/%d/status" % self.d.proc.pid) as f:
-            for ln in f:
-                if ln.startswith("VmRSS:"):
-                    return int(ln.split()[1])
-        raise AssertionError("no VmRSS")
-
     def test_many_slow_readers_bounded_and_exact(self):
-        before = self.rss_kib()
+        before = proc_rss_kib(self.d.proc.pid)
         conns = []
         try:
             for i in range(self.N):
@@ -486,7 +479,7 @@ class ChunkMemoryTests(RingdTestCase):
                 rng = {"Range": "bytes=1001-900000"} if i % 10 == 0 else None
                 c.send(build_request("GET", "/big.bin", rng))
             time.sleep(1.5)
-            grown = (self.rss_kib() - before) / 1024
+            grown = (proc_rss_kib(self.d.proc.pid) - before) / 1024
             # Unbounded, 120 downloads would hold about 8 MiB of registered
             # (zero-copy) buffers plus 88 pool chunks (22 MiB); bounded, the pool
             # part is 4 MiB. Each connection's exchange adds about 20 KiB.
@@ -533,8 +526,7 @@ class SplicePipeLimitTests(unittest.TestCase):
     that did not reach full size (falling back to body=read)."""
 
     def soft_pages(self):
-        if os.geteuid() != 0 or not shutil.which("setpriv"):
-            self.skipTest("needs root and setpriv (runs as nobody)")
+        skip_unless_nobody(self)
         with open("/proc/sys/fs/pipe-user-pages-soft") as f:
             soft = int(f.read())
         if soft == 0:
@@ -546,7 +538,7 @@ class SplicePipeLimitTests(unittest.TestCase):
                            "http": {"body": "splice"}, "log": {"level": "debug"}})
         self.addCleanup(d.cleanup)
         self.sha = d.write_random("big.bin", 5 << 20, seed=3)
-        self.p = start_as_nobody(self, d)
+        start_as_nobody(self, d)
         d.wait_ready()
         return d
 
@@ -580,12 +572,8 @@ class SplicePipeLimitTests(unittest.TestCase):
 
     def test_no_full_size_pipe_falls_back_to_read(self):
         self.soft_pages()
-        hog = subprocess.Popen(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                                sys.executable, "-c", PIPE_HOG],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.addCleanup(hog.wait, 10)
-        self.addCleanup(hog.stdin.close)
-        self.assertGreater(int(hog.stdout.readline()), 0)   # the user's budget is used up
+        hog, pipes = hold_as_nobody(self, PIPE_HOG)
+        self.assertGreater(pipes, 0)   # the user's budget is used up
         d = self.start()
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and "no pipes" not in d.stderr():

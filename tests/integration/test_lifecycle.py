@@ -9,16 +9,14 @@ import hashlib
 import os
 import pwd
 import re
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import unittest
 
 from ringd_harness import (BINARY, Conn, ConnectionClosed, Daemon, build_request, free_port,
-                           start_as_nobody, write_config)
+                           hold_as_nobody, start_as_nobody, write_config)
 
 BIG = 64 << 20
 
@@ -916,14 +914,8 @@ class PinnedMemoryTests(unittest.TestCase):
         # Another process of nobody's pins about 0.65 MiB in small rings, so of two
         # rings (0.5-0.75 MiB each) within 1.5 MiB only one fits; once it exits
         # the held worker's retry succeeds.
-        if os.geteuid() != 0 or not shutil.which("setpriv") or not shutil.which("prlimit"):
-            self.skipTest("needs root, setpriv and prlimit")
-        hog = subprocess.Popen(["prlimit", "--memlock=681574:681574", "setpriv", "--reuid=nobody",
-                                "--regid=nogroup", "--clear-groups", sys.executable, "-c", RING_HOG],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.addCleanup(hog.wait, 10)
-        self.addCleanup(hog.stdin.close)
-        self.assertGreater(int(hog.stdout.readline()), 10)
+        hog, rings = hold_as_nobody(self, RING_HOG, ["prlimit", "--memlock=681574:681574"])
+        self.assertGreater(rings, 10)
         d, p = self.run_limited(2, 3 << 19)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and "died" not in d.stderr():
